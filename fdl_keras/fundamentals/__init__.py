@@ -1,0 +1,1 @@
+"""Chapters 1-6: linear algebra, probability, neurons, training and optimizers."""
