@@ -23,6 +23,7 @@ SYSTEM_MODULES = (
 )
 
 TRAINING_MODES = ("fit", "custom", "rl")
+MODEL_KWARGS = ("name", "trainable", "dtype")  # passed on to keras.Model
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,13 @@ class ModelSpec:
 
     def build(self, **overrides: Any) -> Any:
         """Builds the model from the spec's defaults updated with ``overrides``."""
-        params = inspect.signature(self.builder).parameters
-        accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
-        unknown = [k for k in overrides if k not in params and not accepts_any]
+        params = [
+            name for name, p in inspect.signature(self.builder).parameters.items()
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        ]
+        unknown = [k for k in overrides if k not in params and k not in MODEL_KWARGS]
         if unknown:
-            choices = ", ".join(p for p in params if p not in ("self", "kwargs"))
+            choices = ", ".join(params)
             raise TypeError(f"{self.name} has no argument {unknown[0]!r}; it takes: {choices}")
         return self.builder(**{**self.defaults, **overrides})
 

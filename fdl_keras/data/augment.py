@@ -10,9 +10,13 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def shift(image: tf.Tensor, key: tf.Tensor, pad: int = 2) -> tf.Tensor:
-    """Random translation by up to ``pad`` pixels: zero-pad, then crop back (MNIST, CIFAR)."""
+def shift(image: tf.Tensor, key: tf.Tensor, pad: int | None = None) -> tf.Tensor:
+    """Random translation by up to ``pad`` pixels: zero-pad, then crop back (MNIST, CIFAR).
+
+    ``pad`` defaults to 1/14 of the height: 2 pixels on MNIST, 1 on 8x8 digits.
+    """
     h, w, c = image.shape
+    pad = pad if pad is not None else max(1, round(h / 14))
     padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
     return tf.image.stateless_random_crop(padded, (h, w, c), seed=key)
 

@@ -1,0 +1,91 @@
+"""The shared model-contract check, applied to every registry entry by the test suite.
+
+Modelled on keras-hub's ``TestCase.run_model_saving_test``: each system passes the same checks with
+its tiny config (``ModelSpec.tiny``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import numpy as np
+
+from fdl_keras.registry import ModelSpec
+
+
+def example_batch(spec: ModelSpec, model, size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """A real batch for ``model`` from the spec's dataset pipeline (or digits when it matches)."""
+    from fdl_keras.data import load_dataset
+
+    data = load_dataset(spec.dataset, batch_size=size, limit=8 * size)
+    images, labels = next(iter(data.train))
+    return images.numpy(), labels.numpy()
+
+
+def check_model_contract(spec: ModelSpec, tmp_path: Path, *, atol: float = 1e-5) -> dict:
+    """Asserts the model contract of DESIGN.md for ``spec`` and returns the export report.
+
+    1. config: ``get_config()`` equals the constructor arguments; ``from_config`` round-trips.
+    2. ``.keras`` save + ``load_model`` in safe mode gives the same class and identical outputs.
+    3. one ``fit`` step on a real batch leaves loss and weights finite.
+    4. inference is deterministic (two calls agree exactly).
+    5. ``export`` writes SavedModel and ONNX matching Keras to ``atol``.
+    """
+    import keras
+
+    from fdl_keras.export import export
+    from fdl_keras.training import compile_model
+
+    keras.utils.set_random_seed(0)
+    model = spec.build(**spec.tiny)
+
+    # 1. Config is exactly the constructor arguments.
+    config = model.get_config()
+    params = inspect.signature(type(model).__init__).parameters
+    expected = {
+        k: p.default for k, p in params.items() if k not in ("self", "kwargs")
+    }
+    expected.update({k: tuple(v) if isinstance(v, list) else v
+                     for k, v in {**spec.defaults, **spec.tiny}.items()})
+    for key, value in expected.items():
+        got = config[key]
+        assert _same(got, value), f"{spec.name}: get_config()[{key!r}] = {got!r}, expected {value!r}"
+    assert set(config) == set(expected) | {"name", "trainable"}, sorted(config)
+    clone = type(model).from_config(config)
+    assert clone.get_config() == config
+    assert clone.count_params() == model.count_params()
+
+    # 2. .keras round trip in safe mode.
+    x, y = example_batch(spec, model)
+    path = tmp_path / f"{spec.name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)  # safe_mode=True is the default
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(
+        np.asarray(loaded.predict_on_batch(x)), np.asarray(model.predict_on_batch(x))
+    )
+
+    # 3. One fit step on real data stays finite.
+    compile_model(model, spec)
+    history = model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
+    assert np.isfinite(history.history["loss"][0]), history.history
+    assert all(np.isfinite(np.asarray(w)).all() for w in model.weights)
+
+    # 4. Deterministic inference (dropout off, no sampling inside the graph).
+    np.testing.assert_array_equal(
+        np.asarray(model.predict_on_batch(x)), np.asarray(model.predict_on_batch(x))
+    )
+
+    # 5. Export parity.
+    report = export(model, tmp_path / "export", sample=x, atol=atol, measure_latency=False)
+    assert report["passed"], report
+    for runtime in ("saved_model", "onnx"):
+        assert report["runtimes"][runtime]["max_abs_diff"] <= atol, report
+    return report
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return tuple(a) == tuple(b)
+    return a == b

@@ -1,0 +1,31 @@
+"""Test settings: quiet TensorFlow, the shared real datasets, two CPU threads."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+if not os.environ.get("FDL_DATA_DIR") and SHARED_DATA.is_dir():
+    os.environ["FDL_DATA_DIR"] = str(SHARED_DATA)
+# Tests never download: a missing dataset must fail fast with the documented error.
+os.environ.setdefault("FDL_OFFLINE", "1")
+
+import pytest  # noqa: E402
+
+
+def pytest_report_header(config):
+    return f"FDL_DATA_DIR={os.environ.get('FDL_DATA_DIR', '(unset)')}"
+
+
+@pytest.fixture
+def mnist_available() -> bool:
+    data_dir = os.environ.get("FDL_DATA_DIR")
+    return bool(data_dir) and (Path(data_dir) / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file()
+
+
+@pytest.fixture
+def require_mnist(mnist_available):
+    if not mnist_available:
+        pytest.skip("real MNIST not found: set FDL_DATA_DIR to a folder with mnist/ (see README)")

@@ -1,0 +1,121 @@
+import gzip
+
+import numpy as np
+import pytest
+
+import fdl_keras
+from fdl_keras.data import load_arrays, load_dataset, make_pipeline, read_idx
+from fdl_keras.data.images import _load_arrays_cached
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    _load_arrays_cached.cache_clear()
+    yield
+    _load_arrays_cached.cache_clear()
+
+
+def test_mnist_from_the_original_idx_files(require_mnist):
+    (x_train, y_train), (x_test, y_test) = load_arrays("mnist")[0]
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    assert x_train.dtype == np.uint8 and x_train.max() == 255
+    assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_pipeline_batches_normalised_images(require_mnist):
+    data = load_dataset("mnist", batch_size=32, limit=256)
+    images, labels = next(iter(data.train))
+    assert images.shape == (32, 28, 28, 1) and images.dtype.name == "float32"
+    assert 0.0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 1.0
+    assert labels.dtype.name == "int32"
+    assert data.info.num_train + data.info.num_validation == 256
+    assert data.info.input_shape == (28, 28, 1) and data.info.num_classes == 10
+
+
+def test_seeded_shuffle_is_reproducible_and_seed_dependent():
+    def first_labels(seed):
+        data = load_dataset("digits", batch_size=64, seed=seed)
+        return next(iter(data.train))[1].numpy()
+
+    np.testing.assert_array_equal(first_labels(1), first_labels(1))
+    assert not np.array_equal(first_labels(1), first_labels(2))
+
+
+def test_augmentation_is_deterministic_for_a_seed():
+    x = np.random.default_rng(0).integers(0, 255, (16, 12, 12, 1)).astype(np.uint8)
+    y = np.zeros(16, np.int64)
+
+    def run(seed):
+        ds = make_pipeline(x, y, batch_size=16, scale=255.0, seed=seed, augment="shift")
+        return next(iter(ds))[0].numpy()
+
+    np.testing.assert_array_equal(run(3), run(3))
+    assert not np.array_equal(run(3), run(4))
+    assert not np.array_equal(run(3), x / 255.0)
+
+
+def test_embedded_digits_needs_no_files(monkeypatch, tmp_path):
+    monkeypatch.setenv("FDL_DATA_DIR", str(tmp_path))
+    data = load_dataset("digits")
+    assert data.info.input_shape == (8, 8, 1) and data.info.num_test == 360
+    assert "scikit-learn" in data.info.source
+
+
+def test_keras_npz_in_the_data_dir(monkeypatch, tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 255, (50, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, 50, dtype=np.uint8),
+        "x_test": rng.integers(0, 255, (20, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, 20, dtype=np.uint8),
+    }
+    (tmp_path / "fashion_mnist").mkdir()
+    np.savez(tmp_path / "fashion_mnist" / "fashion_mnist.npz", **arrays)
+    monkeypatch.setenv("FDL_DATA_DIR", str(tmp_path))
+    (x_train, _), (x_test, y_test) = load_arrays("fashion_mnist")[0]
+    np.testing.assert_array_equal(x_test, arrays["x_test"])
+    assert load_dataset("fashion_mnist", batch_size=10).info.class_names[0] == "t-shirt"
+
+
+def test_idx_reader_round_trip(tmp_path):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    header = (0x0803).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in images.shape)
+    with gzip.open(tmp_path / "x.gz", "wb") as f:
+        f.write(header + images.tobytes())
+    np.testing.assert_array_equal(read_idx(tmp_path / "x.gz"), images)
+
+
+def test_missing_dataset_offline_names_file_dir_and_setting(monkeypatch, tmp_path):
+    monkeypatch.setenv("FDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FDL_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    with pytest.raises(fdl_keras.DatasetNotFoundError) as err:
+        load_dataset("mnist")
+    message = str(err.value)
+    assert "train-images-idx3-ubyte.gz" in message and "FDL_DATA_DIR" in message
+    assert str(tmp_path) in message and "\n" not in message
+
+
+def test_failed_download_gives_the_same_error(monkeypatch, tmp_path):
+    import keras
+
+    def no_network():
+        raise OSError("URL fetch failure: name resolution failed")
+
+    monkeypatch.setenv("FDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FDL_OFFLINE", "0")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", no_network)
+    with pytest.raises(fdl_keras.DatasetNotFoundError, match="download failed.*cifar-10-batches-py"):
+        load_dataset("cifar10")
+
+
+def test_unknown_dataset_and_bad_arrays():
+    with pytest.raises(fdl_keras.UnknownDatasetError, match="did you mean mnist"):
+        load_dataset("mnsit")
+    x = np.zeros((4, 8, 8), np.float32)
+    x[0, 0, 0] = np.nan
+    with pytest.raises(fdl_keras.InvalidInputError, match="1 NaN/inf"):
+        make_pipeline(x, np.zeros(4), batch_size=2)
+    with pytest.raises(fdl_keras.InvalidInputError, match="4 images but 3 labels"):
+        make_pipeline(np.zeros((4, 8, 8)), np.zeros(3), batch_size=2)

@@ -1,0 +1,96 @@
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import fdl_keras
+
+
+def test_mlp_learns_real_mnist(require_mnist, tmp_path):
+    result = fdl_keras.train(
+        "mnist_mlp", epochs=4, limit=3000, batch_size=32, learning_rate=3e-3, run_dir=tmp_path,
+        verbose=0,
+        hidden_units=(128,),
+    )
+    losses = result.history["loss"]
+    assert losses[-1] < 0.6 * losses[0], losses
+    assert result.test_metrics["accuracy"] >= 0.88, result.test_metrics
+    for name in ("run.json", "history.csv", "model.keras", "metrics.json"):
+        assert (tmp_path / name).is_file(), name
+    assert not (tmp_path / "backup").exists()  # deleted when the run finishes
+
+
+def test_cnn_trains_on_embedded_digits(tmp_path):
+    result = fdl_keras.train(
+        "mnist_cnn", dataset="digits", epochs=10, batch_size=32, learning_rate=3e-3,
+        run_dir=tmp_path, verbose=0,
+        filters=(8, 16), dense_units=64,
+    )
+    assert result.model.input_shape == (None, 8, 8, 1)
+    assert result.test_metrics["accuracy"] >= 0.8, result.test_metrics
+
+
+def test_nan_loss_raises_one_line_error_naming_the_fix(tmp_path):
+    with pytest.raises(fdl_keras.TrainingDivergedError) as err:
+        fdl_keras.train(
+            "mnist_mlp", dataset="digits", epochs=3, learning_rate=1e30, run_dir=tmp_path,
+            verbose=0, augment=False,
+        )
+    message = str(err.value)
+    assert "loss became nan" in message.lower() and "--learning-rate" in message
+    assert "\n" not in message
+
+
+def _epochs(run_dir):
+    with open(run_dir / "history.csv") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_killed_run_resumes_at_its_last_epoch(tmp_path):
+    run_dir = tmp_path / "run"
+    epochs = 40
+    cmd = [
+        sys.executable, "-m", "fdl_keras.cli", "train", "mnist_mlp", "--dataset", "digits",
+        "--epochs", str(epochs), "--run-dir", str(run_dir), "--batch-size", "256",
+    ]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (run_dir / "history.csv").is_file() and len(_epochs(run_dir)) >= 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    done_before_kill = len(_epochs(run_dir))
+    assert (run_dir / "backup").is_dir()
+
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    resumed_at = int(resumed.stdout.split("resumed at epoch ")[1].split()[0])
+    assert resumed_at >= 3 and resumed_at in (done_before_kill, done_before_kill + 1)
+    history = _epochs(run_dir)
+    assert sorted(set(history)) == list(range(epochs))
+    assert len(history) - len(set(history)) <= 1  # at most the epoch the kill interrupted
+    assert not (run_dir / "backup").exists()
+
+
+def test_strategy_names_are_checked():
+    with pytest.raises(ValueError, match="choose one of default, mirrored"):
+        fdl_keras.training.get_strategy("horovod")
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        fdl_keras.training.get_strategy("multiworker")
+
+
+def test_mirrored_strategy_trains(tmp_path):
+    result = fdl_keras.train(
+        "mnist_mlp", dataset="digits", epochs=2, strategy="mirrored", run_dir=tmp_path,
+        verbose=0,
+    )
+    assert np.isfinite(result.history["loss"]).all()
