@@ -19,8 +19,12 @@ from fdl_keras.errors import (
     UnknownModelError,
 )
 from fdl_keras.export import export
-from fdl_keras.registry import ModelSpec, build, get_spec, list_models
+from fdl_keras.registry import ModelSpec, build, get_spec, list_models, load_systems
 from fdl_keras.training import train
+
+# Registers every system's Keras classes, so keras.saving.load_model reads fdl_keras models
+# after a plain `import fdl_keras`.
+load_systems()
 
 __version__ = "0.1.0"
 

@@ -115,7 +115,8 @@ def register(name: str, *, chapter: int, dataset: str, **spec_fields: Any) -> Ca
     return decorator
 
 
-def _load_all() -> None:
+def load_systems() -> None:
+    """Imports every system module, registering its specs and Keras classes."""
     global _loaded
     if not _loaded:
         for module in SYSTEM_MODULES:
@@ -125,14 +126,14 @@ def _load_all() -> None:
 
 def list_models(chapter: int | None = None) -> list[ModelSpec]:
     """All registered systems, ordered by chapter then name."""
-    _load_all()
+    load_systems()
     specs = sorted(_REGISTRY.values(), key=lambda s: (s.chapter, s.name))
     return [s for s in specs if chapter is None or s.chapter == chapter]
 
 
 def get_spec(name: str) -> ModelSpec:
     """The spec registered as ``name``; an unknown name lists the closest ones."""
-    _load_all()
+    load_systems()
     if name in _REGISTRY:
         return _REGISTRY[name]
     close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.4)

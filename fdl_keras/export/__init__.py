@@ -15,6 +15,7 @@ from fdl_keras.export.saved_model import export_saved_model, saved_model_runner
 from fdl_keras.export.verify import as_model_inputs, keras_runner, latency_ms, max_abs_diff
 
 ATOL = 1e-5
+NOISE_SOURCE = "uniform noise (no matching dataset available)"
 
 
 def export(
@@ -129,7 +130,7 @@ def default_sample(model, size: int = 8) -> tuple[list[np.ndarray], str]:
     rng = np.random.default_rng(0)
     noise = [rng.uniform(size=(size, *shape)).astype(t.dtype) for shape, t in
              zip(shapes, model.inputs)]
-    return noise, "uniform noise (no matching dataset available)"
+    return noise, NOISE_SOURCE
 
 
 __all__ = ["ATOL", "export", "export_onnx", "export_saved_model", "default_sample"]

@@ -86,6 +86,11 @@ def _activation(name: str) -> Callable[[tf.Tensor], tf.Tensor]:
     return ACTIVATIONS[name]
 
 
+def _as_dtype(value, dtype: tf.DType) -> tf.Tensor:
+    # Through to_tensor: tf.cast of a Python float would round it to float32 first.
+    return tf.cast(to_tensor(value), dtype)
+
+
 def activation_derivative(name: str, z) -> tf.Tensor:
     """``f'(z)`` for a named activation, written via the output where that is cheaper.
 
@@ -107,7 +112,7 @@ def neuron(x, weights, bias, activation: str = "sigmoid") -> tf.Tensor:
     x, weights = to_tensor(x, "x"), to_tensor(weights, "weights")
     if x.shape[-1] != weights.shape[0]:
         raise ValueError(f"neuron: x has {x.shape[-1]} features but weights has {weights.shape[0]}")
-    logit = tf.tensordot(x, weights, axes=1) + tf.cast(bias, x.dtype)
+    logit = tf.tensordot(x, tf.cast(weights, x.dtype), axes=1) + _as_dtype(bias, x.dtype)
     return _activation(activation)(logit)
 
 
@@ -126,7 +131,7 @@ class PerceptronResult(NamedTuple):
 def perceptron_predict(x, weights, bias) -> tf.Tensor:
     """Perceptron output ``sign(w . x + b)`` as labels in {-1, +1} (``+1`` on the boundary)."""
     x = to_tensor(x, "x")
-    logit = tf.tensordot(x, tf.cast(weights, x.dtype), axes=1) + tf.cast(bias, x.dtype)
+    logit = tf.tensordot(x, _as_dtype(weights, x.dtype), axes=1) + _as_dtype(bias, x.dtype)
     return tf.where(logit >= 0, 1, -1)
 
 

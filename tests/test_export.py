@@ -1,0 +1,59 @@
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+import fdl_keras
+export_module = importlib.import_module("fdl_keras.export")  # the package attribute is export()
+
+
+@pytest.fixture(scope="module")
+def tiny_cnn():
+    return fdl_keras.build("mnist_cnn", filters=(4, 8), dense_units=16)
+
+
+def test_export_writes_and_verifies_every_runtime(tiny_cnn, tmp_path):
+    report = fdl_keras.export(tiny_cnn, tmp_path)
+    for name in ("model.keras", "saved_model", "model.onnx", "report.json"):
+        assert (tmp_path / name).exists(), name
+    on_disk = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk["passed"] and on_disk == json.loads(json.dumps(report))
+    assert report["sample"]["source"] in ("mnist test split", export_module.NOISE_SOURCE)
+    assert report["opset"] >= 17
+    for runtime in ("saved_model", "onnx"):
+        assert report["runtimes"][runtime]["max_abs_diff"] <= 1e-5
+        assert report["runtimes"][runtime]["latency_ms_batch1"] > 0
+
+
+def test_onnx_mismatch_is_a_failure_never_written_as_fine(tiny_cnn, tmp_path, monkeypatch):
+    real = export_module.onnx_runner
+
+    def drifting_runner(path):
+        run = real(path)
+        return lambda inputs: [o + 1e-3 for o in run(inputs)]
+
+    monkeypatch.setattr(export_module, "onnx_runner", drifting_runner)
+    with pytest.raises(fdl_keras.ExportVerificationError, match=r"onnx differs .* > atol 1e-05"):
+        fdl_keras.export(tiny_cnn, tmp_path, measure_latency=False)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["passed"] is False and report["runtimes"]["onnx"]["passed"] is False
+    assert report["runtimes"]["saved_model"]["passed"] is True
+    assert not (tmp_path / "model.onnx").exists() and (tmp_path / "model.onnx.failed").exists()
+
+
+@pytest.mark.parametrize(
+    "sample, match",
+    [
+        (np.zeros((2, 8, 8, 1), np.float32), r"\(2, 8, 8, 1\) but .* \(batch, 28, 28, 1\)"),
+        (np.zeros((2, 28, 28), np.float32), r"expects \(batch, 28, 28, 1\)"),
+        (np.full((2, 28, 28, 1), "a"), "dtype <U1"),
+        (np.full((2, 28, 28, 1), np.nan, np.float32), "NaN/inf"),
+        ([np.zeros((2, 28, 28, 1))] * 2, "has 2 arrays but .* takes 1 inputs"),
+    ],
+)
+def test_bad_export_sample_raises_one_line_error(tiny_cnn, tmp_path, sample, match):
+    with pytest.raises(fdl_keras.InvalidInputError, match=match) as err:
+        fdl_keras.export(tiny_cnn, tmp_path, sample=sample)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "model.onnx").exists()
