@@ -44,8 +44,9 @@ def cpu_name() -> str:
     name = platform.processor()
     if not name and os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as f:
-            name = next((line.split(":", 1)[1].strip() for line in f
-                         if line.startswith("model name")), "")
+            name = next(
+                (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), ""
+            )
     return name or platform.machine()
 
 
@@ -68,8 +69,10 @@ def main() -> None:
     machine = f"{cpu_name()} ({platform.machine()}), {os.cpu_count()} cores"
     command = "python " + " ".join(sys.argv)
     rng = np.random.default_rng(0)
-    print(f"TensorFlow {tf.__version__}, Python {platform.python_version()}; medians of "
-          f"{args.repeats} (loop) and {args.tf_repeats} (TF) runs")
+    print(
+        f"TensorFlow {tf.__version__}, Python {platform.python_version()}; medians of "
+        f"{args.repeats} (loop) and {args.tf_repeats} (TF) runs"
+    )
     print("| n | dtype | Python loop | TF matmul | speed-up | machine | command |")
     print("|---|---|---|---|---|---|---|")
     for n in args.sizes:
@@ -78,13 +81,17 @@ def main() -> None:
         a_list, b_list = a.tolist(), b.tolist()
 
         linalg.matmul(a_tf, b_tf)  # warm-up: kernel selection, thread pool start
-        np.testing.assert_allclose(np.array(loop_matmul(a_list, b_list)),
-                                   linalg.matmul(a_tf, b_tf).numpy(), atol=1e-9)
+        np.testing.assert_allclose(
+            np.array(loop_matmul(a_list, b_list)), linalg.matmul(a_tf, b_tf).numpy(), atol=1e-9
+        )
         t_loop = median_seconds(lambda a=a_list, b=b_list: loop_matmul(a, b), args.repeats)
         # .numpy() waits for the result, so the timing covers the whole product.
         t_tf = median_seconds(lambda a=a_tf, b=b_tf: linalg.matmul(a, b).numpy(), args.tf_repeats)
-        print(f"| {n}x{n} | float64 | {t_loop * 1e3:.1f} ms | {t_tf * 1e3:.3f} ms "
-              f"| {t_loop / t_tf:,.0f}x | {machine} | `{command}` |", flush=True)
+        print(
+            f"| {n}x{n} | float64 | {t_loop * 1e3:.1f} ms | {t_tf * 1e3:.3f} ms "
+            f"| {t_loop / t_tf:,.0f}x | {machine} | `{command}` |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,18 @@ load_systems()
 __version__ = "0.1.0"
 
 __all__ = [
-    "DatasetNotFoundError", "ExportVerificationError", "FdlError", "InvalidInputError",
-    "ModelSpec", "TrainingDivergedError", "UnknownDatasetError", "UnknownModelError",
-    "build", "export", "get_spec", "list_models", "load_dataset", "train",
+    "DatasetNotFoundError",
+    "ExportVerificationError",
+    "FdlError",
+    "InvalidInputError",
+    "ModelSpec",
+    "TrainingDivergedError",
+    "UnknownDatasetError",
+    "UnknownModelError",
+    "build",
+    "export",
+    "get_spec",
+    "list_models",
+    "load_dataset",
+    "train",
 ]

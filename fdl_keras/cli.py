@@ -1,11 +1,11 @@
 """The ``fdl`` command: list, inspect, train, evaluate and export the book's systems.
 
-    fdl list                       every system with its chapter and quality target
-    fdl info NAME                  one system's spec and parameter count
-    fdl train NAME [options]       train (resumes a killed run in the same --run-dir)
-    fdl evaluate SOURCE            test metrics of a run dir or a .keras file
-    fdl export SOURCE DIR          write .keras, SavedModel and ONNX, and verify them
-    fdl demo                       the main job: train mnist_cnn, evaluate, export, verify
+fdl list                       every system with its chapter and quality target
+fdl info NAME                  one system's spec and parameter count
+fdl train NAME [options]       train (resumes a killed run in the same --run-dir)
+fdl evaluate SOURCE            test metrics of a run dir or a .keras file
+fdl export SOURCE DIR          write .keras, SavedModel and ONNX, and verify them
+fdl demo                       the main job: train mnist_cnn, evaluate, export, verify
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def cmd_info(args) -> int:
     model = spec.build()
     print(f"{spec.name}: {spec.summary}")
     print(f"  chapter {spec.chapter}, dataset {spec.dataset}, training {spec.training}")
-    print(f"  target: {spec.target or '-'}" + (f" ({spec.target.reference})" if spec.target else ""))
+    print(
+        f"  target: {spec.target or '-'}" + (f" ({spec.target.reference})" if spec.target else "")
+    )
     print(f"  builder: {spec.builder.__module__}.{spec.builder.__qualname__}")
     print(f"  defaults: {dict(spec.defaults)}")
     print(f"  fit: {spec.fit}")
@@ -56,10 +58,18 @@ def cmd_train(args) -> int:
     from fdl_keras.training import train
 
     result = train(
-        args.name, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, strategy=args.strategy, seed=args.seed,
-        run_dir=args.run_dir, limit=args.limit, augment=not args.no_augment,
-        tensorboard=args.tensorboard, verbose=1 if sys.stdout.isatty() else 2,
+        args.name,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        strategy=args.strategy,
+        seed=args.seed,
+        run_dir=args.run_dir,
+        limit=args.limit,
+        augment=not args.no_augment,
+        tensorboard=args.tensorboard,
+        verbose=1 if sys.stdout.isatty() else 2,
     )
     if result.initial_epoch:
         print(f"resumed at epoch {result.initial_epoch + 1}")
@@ -124,27 +134,27 @@ def cmd_export(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from fdl_keras.errors import DatasetNotFoundError
+    from fdl_keras.data import first_available
     from fdl_keras.export import export
     from fdl_keras.training import train
 
-    dataset = "mnist"
-    try:
-        from fdl_keras.data import load_arrays
-
-        _, source = load_arrays("mnist")
-        print(f"MNIST found ({source})")
-    except DatasetNotFoundError as exc:
-        print(f"MNIST is not available here: {exc}")
+    dataset, why_not = first_available("mnist", "digits")
+    if why_not:
+        print(f"MNIST is not available here: {why_not}")
         print("Training on scikit-learn's embedded digits set (8x8 images) instead.")
-        dataset = "digits"
     epochs = args.epochs or (2 if dataset == "mnist" else 30)
     result = train(
-        "mnist_cnn", dataset=dataset, epochs=epochs, run_dir=args.run_dir, seed=args.seed,
+        "mnist_cnn",
+        dataset=dataset,
+        epochs=epochs,
+        run_dir=args.run_dir,
+        seed=args.seed,
         verbose=1 if sys.stdout.isatty() else 2,
     )
-    print(f"mnist_cnn on {dataset}: test accuracy {result.test_metrics['accuracy']:.2%} "
-          f"after {epochs} epochs ({result.wall_time_s:.0f} s)")
+    print(
+        f"mnist_cnn on {dataset}: test accuracy {result.test_metrics['accuracy']:.2%} "
+        f"after {epochs} epochs ({result.wall_time_s:.0f} s)"
+    )
     out = Path(args.out) / "mnist_cnn"
     report = export(result.model, out, sample=result.data.sample_batch(8)[0])
     _print_report(report, out)
@@ -160,8 +170,11 @@ def _print_report(report: dict, directory) -> None:
     for runtime, r in report["runtimes"].items():
         diff = "" if "max_abs_diff" not in r else f"max |diff| {r['max_abs_diff']:.2e}  "
         lat = r.get("latency_ms_batch1")
-        print(f"  {runtime:<12} {diff}batch-1 latency {lat:.2f} ms" if lat is not None
-              else f"  {runtime:<12} {diff}")
+        print(
+            f"  {runtime:<12} {diff}batch-1 latency {lat:.2f} ms"
+            if lat is not None
+            else f"  {runtime:<12} {diff}"
+        )
     print("verification: " + ("PASSED" if report["passed"] else "FAILED"))
 
 
@@ -169,8 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     from fdl_keras.training.strategy import STRATEGIES
 
     parser = argparse.ArgumentParser(
-        prog="fdl", description="Fundamentals of Deep Learning systems in Keras 3.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n")[1],
+        prog="fdl",
+        description="Fundamentals of Deep Learning systems in Keras 3.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n")[1],
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

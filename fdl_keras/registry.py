@@ -80,7 +80,8 @@ class ModelSpec:
     def build(self, **overrides: Any) -> Any:
         """Builds the model from the spec's defaults updated with ``overrides``."""
         params = [
-            name for name, p in inspect.signature(self.builder).parameters.items()
+            name
+            for name, p in inspect.signature(self.builder).parameters.items()
             if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         ]
         unknown = [k for k in overrides if k not in params and k not in MODEL_KWARGS]
@@ -104,7 +105,11 @@ def register(name: str, *, chapter: int, dataset: str, **spec_fields: Any) -> Ca
     def decorator(builder: Callable) -> Callable:
         summary = spec_fields.pop("summary", None) or (builder.__doc__ or "").strip().split("\n")[0]
         spec = ModelSpec(
-            name=name, chapter=chapter, builder=builder, dataset=dataset, summary=summary,
+            name=name,
+            chapter=chapter,
+            builder=builder,
+            dataset=dataset,
+            summary=summary,
             **spec_fields,
         )
         if name in _REGISTRY and _REGISTRY[name].builder is not builder:

@@ -43,14 +43,18 @@ def check_model_contract(spec: ModelSpec, tmp_path: Path, *, atol: float = 1e-5)
     # 1. Config is exactly the constructor arguments.
     config = model.get_config()
     params = inspect.signature(type(model).__init__).parameters
-    expected = {
-        k: p.default for k, p in params.items() if k not in ("self", "kwargs")
-    }
-    expected.update({k: tuple(v) if isinstance(v, list) else v
-                     for k, v in {**spec.defaults, **spec.tiny}.items()})
+    expected = {k: p.default for k, p in params.items() if k not in ("self", "kwargs")}
+    expected.update(
+        {
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in {**spec.defaults, **spec.tiny}.items()
+        }
+    )
     for key, value in expected.items():
         got = config[key]
-        assert _same(got, value), f"{spec.name}: get_config()[{key!r}] = {got!r}, expected {value!r}"
+        assert _same(got, value), (
+            f"{spec.name}: get_config()[{key!r}] = {got!r}, expected {value!r}"
+        )
     assert set(config) == set(expected) | {"name", "trainable"}, sorted(config)
     clone = type(model).from_config(config)
     assert clone.get_config() == config

@@ -11,8 +11,11 @@ import pytest
 def fdl(*args, env=None, timeout=300):
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "fdl_keras.cli", *args], capture_output=True, text=True,
-        env=full_env, timeout=timeout,
+        [sys.executable, "-m", "fdl_keras.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
     )
 
 
@@ -46,8 +49,16 @@ def test_unknown_model_and_missing_dataset_errors(tmp_path):
 def test_train_evaluate_export_round_trip(tmp_path):
     run_dir, out = tmp_path / "run", tmp_path / "export"
     result = fdl(
-        "train", "mnist_mlp", "--dataset", "digits", "--epochs", "3", "--run-dir", str(run_dir),
-        "--export", str(out),
+        "train",
+        "mnist_mlp",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "3",
+        "--run-dir",
+        str(run_dir),
+        "--export",
+        str(out),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "verification: PASSED" in result.stdout
@@ -65,11 +76,20 @@ def test_train_evaluate_export_round_trip(tmp_path):
 
 @pytest.mark.slow
 def test_demo_falls_back_to_digits_offline_and_exports(tmp_path):
-    env = {"FDL_DATA_DIR": str(tmp_path / "empty"), "FDL_OFFLINE": "1",
-           "KERAS_HOME": str(tmp_path / "keras")}
+    env = {
+        "FDL_DATA_DIR": str(tmp_path / "empty"),
+        "FDL_OFFLINE": "1",
+        "KERAS_HOME": str(tmp_path / "keras"),
+    }
     result = fdl(
-        "demo", "--epochs", "3", "--run-dir", str(tmp_path / "run"), "--out",
-        str(tmp_path / "exports"), env=env,
+        "demo",
+        "--epochs",
+        "3",
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--out",
+        str(tmp_path / "exports"),
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MNIST is not available here" in result.stdout

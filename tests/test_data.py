@@ -106,7 +106,9 @@ def test_failed_download_gives_the_same_error(monkeypatch, tmp_path):
     monkeypatch.setenv("FDL_OFFLINE", "0")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", no_network)
-    with pytest.raises(fdl_keras.DatasetNotFoundError, match="download failed.*cifar-10-batches-py"):
+    with pytest.raises(
+        fdl_keras.DatasetNotFoundError, match="download failed.*cifar-10-batches-py"
+    ):
         load_dataset("cifar10")
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import fdl_keras
+
 export_module = importlib.import_module("fdl_keras.export")  # the package attribute is export()
 
 

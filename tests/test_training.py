@@ -13,7 +13,12 @@ import fdl_keras
 
 def test_mlp_learns_real_mnist(require_mnist, tmp_path):
     result = fdl_keras.train(
-        "mnist_mlp", epochs=4, limit=3000, batch_size=32, learning_rate=3e-3, run_dir=tmp_path,
+        "mnist_mlp",
+        epochs=4,
+        limit=3000,
+        batch_size=32,
+        learning_rate=3e-3,
+        run_dir=tmp_path,
         verbose=0,
         hidden_units=(128,),
     )
@@ -27,9 +32,15 @@ def test_mlp_learns_real_mnist(require_mnist, tmp_path):
 
 def test_cnn_trains_on_embedded_digits(tmp_path):
     result = fdl_keras.train(
-        "mnist_cnn", dataset="digits", epochs=10, batch_size=32, learning_rate=3e-3,
-        run_dir=tmp_path, verbose=0,
-        filters=(8, 16), dense_units=64,
+        "mnist_cnn",
+        dataset="digits",
+        epochs=10,
+        batch_size=32,
+        learning_rate=3e-3,
+        run_dir=tmp_path,
+        verbose=0,
+        filters=(8, 16),
+        dense_units=64,
     )
     assert result.model.input_shape == (None, 8, 8, 1)
     assert result.test_metrics["accuracy"] >= 0.8, result.test_metrics
@@ -38,8 +49,13 @@ def test_cnn_trains_on_embedded_digits(tmp_path):
 def test_nan_loss_raises_one_line_error_naming_the_fix(tmp_path):
     with pytest.raises(fdl_keras.TrainingDivergedError) as err:
         fdl_keras.train(
-            "mnist_mlp", dataset="digits", epochs=3, learning_rate=1e30, run_dir=tmp_path,
-            verbose=0, augment=False,
+            "mnist_mlp",
+            dataset="digits",
+            epochs=3,
+            learning_rate=1e30,
+            run_dir=tmp_path,
+            verbose=0,
+            augment=False,
         )
     message = str(err.value)
     assert "loss became nan" in message.lower() and "--learning-rate" in message
@@ -55,8 +71,19 @@ def test_killed_run_resumes_at_its_last_epoch(tmp_path):
     run_dir = tmp_path / "run"
     epochs = 40
     cmd = [
-        sys.executable, "-m", "fdl_keras.cli", "train", "mnist_mlp", "--dataset", "digits",
-        "--epochs", str(epochs), "--run-dir", str(run_dir), "--batch-size", "256",
+        sys.executable,
+        "-m",
+        "fdl_keras.cli",
+        "train",
+        "mnist_mlp",
+        "--dataset",
+        "digits",
+        "--epochs",
+        str(epochs),
+        "--run-dir",
+        str(run_dir),
+        "--batch-size",
+        "256",
     ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -90,7 +117,11 @@ def test_strategy_names_are_checked():
 
 def test_mirrored_strategy_trains(tmp_path):
     result = fdl_keras.train(
-        "mnist_mlp", dataset="digits", epochs=2, strategy="mirrored", run_dir=tmp_path,
+        "mnist_mlp",
+        dataset="digits",
+        epochs=2,
+        strategy="mirrored",
+        run_dir=tmp_path,
         verbose=0,
     )
     assert np.isfinite(result.history["loss"]).all()

@@ -53,7 +53,9 @@ class Dataset:
 def check_images(x: np.ndarray, name: str = "images") -> None:
     """Raises :class:`InvalidInputError` for non-numeric or non-finite image arrays."""
     if not np.issubdtype(x.dtype, np.number):
-        raise InvalidInputError(f"{name} have dtype {x.dtype}; pass a numeric array (uint8/float32)")
+        raise InvalidInputError(
+            f"{name} have dtype {x.dtype}; pass a numeric array (uint8/float32)"
+        )
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         bad = int(np.size(x) - np.isfinite(x).sum())
         raise InvalidInputError(f"{name} contain {bad} NaN/inf values; clean or drop them first")
@@ -70,7 +72,7 @@ def make_pipeline(
     augment: str | None = None,
     drop_remainder: bool = False,
 ):
-    """A ``tf.data`` pipeline over in-memory arrays: cache, seeded shuffle, augment, batch, prefetch.
+    """A ``tf.data`` pipeline over arrays: cache, seeded shuffle, augment, batch, prefetch.
 
     Images are cast to float32 and divided by ``scale``; a channel axis is added to 3-D input.
     """
@@ -101,6 +103,24 @@ def make_pipeline(
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         ds = ds.map(normalise, num_parallel_calls=autotune)
     return ds.prefetch(autotune)
+
+
+def first_available(*names: str) -> tuple[str, str]:
+    """The first of ``names`` that can be loaded, and why the ones before it could not.
+
+    ``first_available("mnist", "digits")`` is how the demo and notebooks fall back to the embedded
+    digits set on a machine without MNIST.
+    """
+    from fdl_keras.errors import DatasetNotFoundError
+
+    reasons = []
+    for name in names:
+        try:
+            load_arrays(name)
+            return name, "; ".join(reasons)
+        except DatasetNotFoundError as exc:
+            reasons.append(str(exc))
+    raise DatasetNotFoundError(" | ".join(reasons))
 
 
 def load_dataset(
@@ -139,7 +159,10 @@ def load_dataset(
     order = rng.permutation(len(x_train))
     if limit is not None:
         order = order[:limit]
-        x_test, y_test = x_test[: max(limit // 4, batch_size)], y_test[: max(limit // 4, batch_size)]
+        x_test, y_test = (
+            x_test[: max(limit // 4, batch_size)],
+            y_test[: max(limit // 4, batch_size)],
+        )
     n_val = int(round(len(order) * validation_fraction))
     val_idx, train_idx = order[:n_val], order[n_val:]
     max_value, class_names, title = image_metadata(name)
@@ -155,9 +178,15 @@ def load_dataset(
 
     shape = x_train.shape[1:] if x_train.ndim == 4 else (*x_train.shape[1:], 1)
     info = DatasetInfo(
-        name=name, input_shape=tuple(int(s) for s in shape), num_classes=len(class_names),
-        class_names=class_names, source=source, num_train=len(train_idx), num_validation=n_val,
-        num_test=len(x_test), title=title,
+        name=name,
+        input_shape=tuple(int(s) for s in shape),
+        num_classes=len(class_names),
+        class_names=class_names,
+        source=source,
+        num_train=len(train_idx),
+        num_validation=n_val,
+        num_test=len(x_test),
+        title=title,
     )
 
     def normalised(split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -175,6 +204,14 @@ def load_dataset(
 
 
 __all__ = [
-    "IMAGE_DATASETS", "SOURCES", "Dataset", "DatasetInfo", "check_images", "load_arrays",
-    "load_dataset", "make_pipeline", "read_idx",
+    "IMAGE_DATASETS",
+    "SOURCES",
+    "Dataset",
+    "DatasetInfo",
+    "check_images",
+    "first_available",
+    "load_arrays",
+    "load_dataset",
+    "make_pipeline",
+    "read_idx",
 ]

@@ -50,14 +50,34 @@ SOURCES = {
         "mnist", "MNIST", ("mnist", ""), "mnist.npz", "mnist", ("mnist.npz",), 255.0, DIGIT_NAMES
     ),
     "fashion_mnist": ImageSource(
-        "fashion_mnist", "Fashion-MNIST", ("fashion_mnist", "fashion-mnist"), "fashion_mnist.npz",
-        "fashion_mnist", ("fashion-mnist/train-images-idx3-ubyte.gz",), 255.0,
-        ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
-         "ankle boot"),
+        "fashion_mnist",
+        "Fashion-MNIST",
+        ("fashion_mnist", "fashion-mnist"),
+        "fashion_mnist.npz",
+        "fashion_mnist",
+        ("fashion-mnist/train-images-idx3-ubyte.gz",),
+        255.0,
+        (
+            "t-shirt",
+            "trouser",
+            "pullover",
+            "dress",
+            "coat",
+            "sandal",
+            "shirt",
+            "sneaker",
+            "bag",
+            "ankle boot",
+        ),
     ),
     "cifar10": ImageSource(
-        "cifar10", "CIFAR-10", ("cifar10", "cifar-10", ""), "cifar10.npz", "cifar10",
-        ("cifar-10-batches-py", "cifar-10-batches-py_extracted/cifar-10-batches-py"), 255.0,
+        "cifar10",
+        "CIFAR-10",
+        ("cifar10", "cifar-10", ""),
+        "cifar10.npz",
+        "cifar10",
+        ("cifar-10-batches-py", "cifar-10-batches-py_extracted/cifar-10-batches-py"),
+        255.0,
         ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
     ),
 }
@@ -79,7 +99,11 @@ def read_idx(path: Path) -> np.ndarray:
 def _find_idx(folder: Path) -> list[Path] | None:
     found = []
     for stem in IDX_FILES:
-        candidates = [folder / f"{stem}.gz", folder / stem, folder / f"{stem.replace('-idx', '.idx')}"]
+        candidates = [
+            folder / f"{stem}.gz",
+            folder / stem,
+            folder / f"{stem.replace('-idx', '.idx')}",
+        ]
         match = next((c for c in candidates if c.is_file()), None)
         if match is None:
             return None

@@ -27,7 +27,7 @@ def export(
     opset: int = DEFAULT_OPSET,
     measure_latency: bool = True,
 ) -> dict:
-    """Writes ``model.keras``, ``saved_model/`` and ``model.onnx`` to ``directory`` and verifies them.
+    """Writes ``model.keras``, ``saved_model/`` and ``model.onnx`` to ``directory``; verifies them.
 
     The reloaded SavedModel and the ONNX file on onnxruntime must each match Keras on ``sample``
     to ``atol``; ``onnx.checker`` must pass. The result is returned and written as
@@ -72,8 +72,10 @@ def export(
 
     run_keras = keras_runner(model)
     reference = run_keras(inputs)
-    runners = {"saved_model": saved_model_runner(paths["saved_model"]),
-               "onnx": onnx_runner(paths["onnx"])}
+    runners = {
+        "saved_model": saved_model_runner(paths["saved_model"]),
+        "onnx": onnx_runner(paths["onnx"]),
+    }
     one = [x[:1] for x in inputs]
     report: dict[str, Any] = {
         "model": model.name,
@@ -128,8 +130,9 @@ def default_sample(model, size: int = 8) -> tuple[list[np.ndarray], str]:
         if [data.info.input_shape] == shapes:
             return [data.sample_batch(size)[0]], f"{name} test split"
     rng = np.random.default_rng(0)
-    noise = [rng.uniform(size=(size, *shape)).astype(t.dtype) for shape, t in
-             zip(shapes, model.inputs)]
+    noise = [
+        rng.uniform(size=(size, *shape)).astype(t.dtype) for shape, t in zip(shapes, model.inputs)
+    ]
     return noise, NOISE_SOURCE
 
 

@@ -13,9 +13,7 @@ def input_signature(model) -> list:
     """One ``tf.TensorSpec`` per model input, named after the ``keras.Input``."""
     import tensorflow as tf
 
-    return [
-        tf.TensorSpec(tuple(t.shape), t.dtype, name=t.name.split(":")[0]) for t in model.inputs
-    ]
+    return [tf.TensorSpec(tuple(t.shape), t.dtype, name=t.name.split(":")[0]) for t in model.inputs]
 
 
 def output_names(model) -> list[str]:
@@ -37,8 +35,9 @@ def export_onnx(model, path: str | Path, *, opset: int = DEFAULT_OPSET) -> Path:
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         return dict(zip(names, outputs))
 
-    tf2onnx.convert.from_function(serve, input_signature=signature, opset=opset,
-                                  output_path=str(path))
+    tf2onnx.convert.from_function(
+        serve, input_signature=signature, opset=opset, output_path=str(path)
+    )
     return Path(path)
 
 

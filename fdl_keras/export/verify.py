@@ -67,8 +67,12 @@ def max_abs_diff(reference: list[np.ndarray], outputs: list[np.ndarray]) -> floa
     return worst
 
 
-def latency_ms(run: Callable[[list[np.ndarray]], object], inputs: list[np.ndarray],
-               repeats: int = 30, warmup: int = 3) -> float:
+def latency_ms(
+    run: Callable[[list[np.ndarray]], object],
+    inputs: list[np.ndarray],
+    repeats: int = 30,
+    warmup: int = 3,
+) -> float:
     """Median wall time of ``run(inputs)`` in milliseconds."""
     for _ in range(warmup):
         run(inputs)

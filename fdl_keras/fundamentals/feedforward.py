@@ -70,14 +70,20 @@ class FeedForwardClassifier(ConfigModel):
         x = keras.layers.Flatten(name="flatten")(inputs)
         for i, units in enumerate(hidden_units):
             x = keras.layers.Dense(
-                units, activation=activation, kernel_regularizer=regularizer,
-                kernel_constraint=constraint, name=f"hidden_{i + 1}",
+                units,
+                activation=activation,
+                kernel_regularizer=regularizer,
+                kernel_constraint=constraint,
+                name=f"hidden_{i + 1}",
             )(x)
             if dropout:
                 x = keras.layers.Dropout(dropout, name=f"dropout_{i + 1}")(x)
         outputs = keras.layers.Dense(
-            num_classes, activation=output_activation, kernel_regularizer=regularizer,
-            kernel_constraint=constraint, name="probabilities" if output_activation else "logits",
+            num_classes,
+            activation=output_activation,
+            kernel_regularizer=regularizer,
+            kernel_constraint=constraint,
+            name="probabilities" if output_activation else "logits",
         )(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 

@@ -135,9 +135,7 @@ def perceptron_predict(x, weights, bias) -> tf.Tensor:
     return tf.where(logit >= 0, 1, -1)
 
 
-def train_perceptron(
-    x, y, learning_rate: float = 1.0, max_epochs: int = 100
-) -> PerceptronResult:
+def train_perceptron(x, y, learning_rate: float = 1.0, max_epochs: int = 100) -> PerceptronResult:
     """Rosenblatt's perceptron learning rule on inputs ``x`` (n, d) and labels ``y`` in {-1, +1}.
 
     Visit the examples in order; whenever one is misclassified (``y_i (w . x_i + b) <= 0``)

@@ -149,17 +149,13 @@ def normal_entropy(loc, scale, base: float | None = None) -> tf.Tensor:
     return _in_base(_normal(loc, scale).entropy(), base)
 
 
-def normal_cross_entropy(
-    loc_p, scale_p, loc_q, scale_q, base: float | None = None
-) -> tf.Tensor:
+def normal_cross_entropy(loc_p, scale_p, loc_q, scale_q, base: float | None = None) -> tf.Tensor:
     """Cross-entropy ``H(N_p, N_q) = H(N_p) + KL(N_p || N_q)`` of two univariate Gaussians."""
     p, q = _normal(loc_p, scale_p, "_p"), _normal(loc_q, scale_q, "_q")
     return _in_base(p.cross_entropy(q), base)
 
 
-def normal_kl_divergence(
-    loc_p, scale_p, loc_q, scale_q, base: float | None = None
-) -> tf.Tensor:
+def normal_kl_divergence(loc_p, scale_p, loc_q, scale_q, base: float | None = None) -> tf.Tensor:
     """``KL(N_p || N_q) = log(s_q/s_p) + (s_p^2 + (m_p - m_q)^2) / (2 s_q^2) - 1/2``."""
     p, q = _normal(loc_p, scale_p, "_p"), _normal(loc_q, scale_q, "_q")
     return _in_base(tfd.kl_divergence(p, q), base)

@@ -5,6 +5,11 @@ from fdl_keras.training.strategy import STRATEGIES, get_strategy
 from fdl_keras.training.trainer import TrainResult, compile_model, train
 
 __all__ = [
-    "STRATEGIES", "NaNGuard", "TrainResult", "compile_model", "get_strategy", "run_callbacks",
+    "STRATEGIES",
+    "NaNGuard",
+    "TrainResult",
+    "compile_model",
+    "get_strategy",
+    "run_callbacks",
     "train",
 ]

@@ -52,7 +52,9 @@ def compile_model(
     schedule = lr
     if fit.schedule == "cosine" and total_steps:
         schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=total_steps)
-    optimizer = keras.optimizers.get({"class_name": fit.optimizer, "config": {"learning_rate": schedule}})
+    optimizer = keras.optimizers.get(
+        {"class_name": fit.optimizer, "config": {"learning_rate": schedule}}
+    )
     model.compile(
         optimizer=optimizer,
         loss=fit.loss,
@@ -124,10 +126,17 @@ def train(
     model_args = {"image_shape": data.info.input_shape, "num_classes": data.info.num_classes}
     model_args.update(overrides)
     settings = {
-        "name": name, "dataset": data.info.name, "data_source": data.info.source,
-        "epochs": epochs, "batch_size": batch_size, "seed": seed, "augment": policy,
-        "learning_rate": learning_rate or fit.learning_rate, "strategy": strategy,
-        "limit": limit, "model_args": {k: _jsonable(v) for k, v in model_args.items()},
+        "name": name,
+        "dataset": data.info.name,
+        "data_source": data.info.source,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "augment": policy,
+        "learning_rate": learning_rate or fit.learning_rate,
+        "strategy": strategy,
+        "limit": limit,
+        "model_args": {k: _jsonable(v) for k, v in model_args.items()},
     }
     (run_dir / "run.json").write_text(json.dumps(settings, indent=2))
 
@@ -139,8 +148,12 @@ def train(
     run_cbs = run_callbacks(run_dir, resuming=resuming, tensorboard=tensorboard)
     start = time.perf_counter()
     history = model.fit(
-        data.train, validation_data=data.validation, epochs=epochs,
-        callbacks=run_cbs + list(callbacks or []), verbose=verbose, shuffle=False,
+        data.train,
+        validation_data=data.validation,
+        epochs=epochs,
+        callbacks=run_cbs + list(callbacks or []),
+        verbose=verbose,
+        shuffle=False,
     )
     wall = time.perf_counter() - start
     guard = next(cb for cb in run_cbs if isinstance(cb, NaNGuard))
@@ -156,12 +169,25 @@ def train(
     model.save(run_dir / "model.keras")
     initial_epoch = min(history.epoch) if history.epoch else epochs
     (run_dir / "metrics.json").write_text(
-        json.dumps({"test": test_metrics, "wall_time_s": wall, "resumed_at_epoch": initial_epoch,
-                    "epochs": epochs}, indent=2)
+        json.dumps(
+            {
+                "test": test_metrics,
+                "wall_time_s": wall,
+                "resumed_at_epoch": initial_epoch,
+                "epochs": epochs,
+            },
+            indent=2,
+        )
     )
     return TrainResult(
-        model=model, spec=spec, data=data, history=history.history, test_metrics=test_metrics,
-        run_dir=run_dir, wall_time_s=wall, initial_epoch=initial_epoch,
+        model=model,
+        spec=spec,
+        data=data,
+        history=history.history,
+        test_metrics=test_metrics,
+        run_dir=run_dir,
+        wall_time_s=wall,
+        initial_epoch=initial_epoch,
     )
 
 

@@ -72,7 +72,8 @@ class MnistConvNet(ConfigModel):
         if dropout:
             x = keras.layers.Dropout(dropout, name="dropout")(x)
         outputs = keras.layers.Dense(
-            num_classes, activation=output_activation,
+            num_classes,
+            activation=output_activation,
             name="probabilities" if output_activation else "logits",
         )(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)

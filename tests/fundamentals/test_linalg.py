@@ -120,18 +120,22 @@ def test_fundamental_spaces_match_scipy(rng, m, n, r):
     assert spaces.rank == linalg.rank(a) == np.linalg.matrix_rank(a) == r
     assert spaces.column_space.shape == (m, r) and spaces.left_null_space.shape == (m, m - r)
     assert spaces.row_space.shape == (n, r) and spaces.null_space.shape == (n, n - r)
-    np.testing.assert_allclose(projector(linalg.column_space(a)), projector(scipy.linalg.orth(a)),
-                               atol=ATOL)
-    np.testing.assert_allclose(projector(linalg.row_space(a)), projector(scipy.linalg.orth(a.T)),
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        projector(linalg.column_space(a)), projector(scipy.linalg.orth(a)), atol=ATOL
+    )
+    np.testing.assert_allclose(
+        projector(linalg.row_space(a)), projector(scipy.linalg.orth(a.T)), atol=ATOL
+    )
     null = linalg.null_space(a)
     left_null = linalg.left_null_space(a)
     if n > r:
-        np.testing.assert_allclose(projector(null), projector(scipy.linalg.null_space(a)),
-                                   atol=ATOL)
+        np.testing.assert_allclose(
+            projector(null), projector(scipy.linalg.null_space(a)), atol=ATOL
+        )
     if m > r:
-        np.testing.assert_allclose(projector(left_null), projector(scipy.linalg.null_space(a.T)),
-                                   atol=ATOL)
+        np.testing.assert_allclose(
+            projector(left_null), projector(scipy.linalg.null_space(a.T)), atol=ATOL
+        )
     # Orthonormal bases, and the defining equations A x = 0 and A^T y = 0.
     for basis in spaces[1:]:
         k = basis.shape[1]
@@ -140,8 +144,9 @@ def test_fundamental_spaces_match_scipy(rng, m, n, r):
     np.testing.assert_allclose(a.T @ np.asarray(left_null), 0, atol=ATOL)
     # Row space and null space together span R^n; column and left null space span R^m.
     np.testing.assert_allclose(projector(spaces.row_space) + projector(null), np.eye(n), atol=ATOL)
-    np.testing.assert_allclose(projector(spaces.column_space) + projector(left_null), np.eye(m),
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        projector(spaces.column_space) + projector(left_null), np.eye(m), atol=ATOL
+    )
 
 
 def test_rank_tolerance_and_zero_matrix():
@@ -152,9 +157,11 @@ def test_rank_tolerance_and_zero_matrix():
     zero = np.zeros((3, 2))
     assert linalg.rank(zero) == 0
     assert linalg.null_space(zero).shape == (2, 2)
-    np.testing.assert_allclose(linalg.singular_value_tolerance(tf.constant([2.0, 1.0],
-                                                               tf.float64), (3, 5)),
-                               5 * np.finfo(np.float64).eps * 2.0, rtol=1e-12)
+    np.testing.assert_allclose(
+        linalg.singular_value_tolerance(tf.constant([2.0, 1.0], tf.float64), (3, 5)),
+        5 * np.finfo(np.float64).eps * 2.0,
+        rtol=1e-12,
+    )
 
 
 def test_fundamental_spaces_need_a_matrix():
@@ -182,8 +189,9 @@ def test_general_eigen_matches_numpy(rng):
     assert not linalg.is_symmetric(a)
     values, vectors = linalg.eigen(a)
     assert values.dtype == tf.complex128  # eig: complex in general
-    np.testing.assert_allclose(np.sort_complex(values.numpy()),
-                               np.sort_complex(np.linalg.eigvals(a)), atol=ATOL)
+    np.testing.assert_allclose(
+        np.sort_complex(values.numpy()), np.sort_complex(np.linalg.eigvals(a)), atol=ATOL
+    )
     assert linalg.check_eigenpairs(a, values, vectors)
 
 
@@ -196,8 +204,11 @@ def test_rotation_has_complex_eigenpairs():
 
 def test_forcing_eigh_or_eig():
     a = np.array([[2.0, 1.0], [1.0, 3.0]])
-    np.testing.assert_allclose(np.sort(np.real(linalg.eigen(a, symmetric=False).values)),
-                               linalg.eigen(a, symmetric=True).values, atol=ATOL)
+    np.testing.assert_allclose(
+        np.sort(np.real(linalg.eigen(a, symmetric=False).values)),
+        linalg.eigen(a, symmetric=True).values,
+        atol=ATOL,
+    )
 
 
 def test_check_eigenpairs_rejects_wrong_pairs():
@@ -236,8 +247,9 @@ def test_pca_matches_sklearn(rng):
     # Both fix each component's sign so its largest-magnitude entry is positive.
     np.testing.assert_allclose(result.components, reference.components_, atol=ATOL)
     np.testing.assert_allclose(result.explained_variance, reference.explained_variance_, atol=ATOL)
-    np.testing.assert_allclose(result.explained_variance_ratio,
-                               reference.explained_variance_ratio_, atol=ATOL)
+    np.testing.assert_allclose(
+        result.explained_variance_ratio, reference.explained_variance_ratio_, atol=ATOL
+    )
     np.testing.assert_allclose(result.projected, reference.transform(x), atol=ATOL)
     np.testing.assert_allclose(result.mean, x.mean(axis=0), atol=ATOL)
 
@@ -246,10 +258,14 @@ def test_pca_with_all_components_is_a_rotation(rng):
     x = rng.normal(size=(20, 3))
     result = linalg.pca(x, 3)
     np.testing.assert_allclose(np.sum(result.explained_variance_ratio), 1.0, atol=ATOL)
-    np.testing.assert_allclose(np.asarray(result.projected) @ np.asarray(result.components)
-                               + np.asarray(result.mean), x, atol=ATOL)
-    np.testing.assert_allclose(result.explained_variance, np.var(result.projected, axis=0, ddof=1),
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        np.asarray(result.projected) @ np.asarray(result.components) + np.asarray(result.mean),
+        x,
+        atol=ATOL,
+    )
+    np.testing.assert_allclose(
+        result.explained_variance, np.var(result.projected, axis=0, ddof=1), atol=ATOL
+    )
 
 
 @pytest.mark.parametrize(

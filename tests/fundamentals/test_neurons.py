@@ -19,13 +19,16 @@ def test_activations_match_numpy():
     np.testing.assert_allclose(neurons.tanh(Z), np.tanh(Z), atol=ATOL)
     np.testing.assert_allclose(neurons.relu(Z), np.maximum(Z, 0.0), atol=ATOL)
     logits = np.random.default_rng(0).normal(size=(4, 5)) * 10
-    np.testing.assert_allclose(neurons.softmax(logits), scipy.special.softmax(logits, axis=-1),
-                               atol=ATOL)
-    np.testing.assert_allclose(neurons.softmax(logits, axis=0),
-                               scipy.special.softmax(logits, axis=0), atol=ATOL)
+    np.testing.assert_allclose(
+        neurons.softmax(logits), scipy.special.softmax(logits, axis=-1), atol=ATOL
+    )
+    np.testing.assert_allclose(
+        neurons.softmax(logits, axis=0), scipy.special.softmax(logits, axis=0), atol=ATOL
+    )
     # Softmax is shift invariant, so huge logits do not overflow.
-    np.testing.assert_allclose(neurons.softmax([1000.0, 1001.0]),
-                               scipy.special.softmax([0.0, 1.0]), atol=ATOL)
+    np.testing.assert_allclose(
+        neurons.softmax([1000.0, 1001.0]), scipy.special.softmax([0.0, 1.0]), atol=ATOL
+    )
     assert neurons.sigmoid(Z).dtype == tf.float64
 
 
@@ -35,20 +38,22 @@ def test_activation_derivatives_match_autodiff(name):
     with tf.GradientTape() as tape:
         tape.watch(z)
         out = neurons.ACTIVATIONS[name](z)
-    np.testing.assert_allclose(neurons.activation_derivative(name, z), tape.gradient(out, z),
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        neurons.activation_derivative(name, z), tape.gradient(out, z), atol=ATOL
+    )
 
 
 def test_neuron_matches_numpy():
     rng = np.random.default_rng(1)
     x, w = rng.normal(size=(6, 3)), rng.normal(size=3)
-    np.testing.assert_allclose(neurons.neuron(x, w, 0.5, "sigmoid"),
-                               scipy.special.expit(x @ w + 0.5), atol=ATOL)
-    np.testing.assert_allclose(neurons.neuron(x[0], w, -1.0, "relu"),
-                               max(x[0] @ w - 1.0, 0.0), atol=ATOL)
+    np.testing.assert_allclose(
+        neurons.neuron(x, w, 0.5, "sigmoid"), scipy.special.expit(x @ w + 0.5), atol=ATOL
+    )
+    np.testing.assert_allclose(
+        neurons.neuron(x[0], w, -1.0, "relu"), max(x[0] @ w - 1.0, 0.0), atol=ATOL
+    )
     # Python-float weights and bias keep float64 precision.
-    np.testing.assert_allclose(neurons.neuron([1.0, 1.0], [0.1, 0.2], 0.3, "relu"), 0.6,
-                               rtol=1e-15)
+    np.testing.assert_allclose(neurons.neuron([1.0, 1.0], [0.1, 0.2], 0.3, "relu"), 0.6, rtol=1e-15)
 
 
 def test_bad_activation_and_shapes_raise():
@@ -111,8 +116,7 @@ def test_delta_rule_solves_the_fast_food_problem():
     portions = rng.integers(1, 6, size=(30, 3)).astype(float)  # fish, chips, ketchup
     prices = portions @ np.array([150.0, 50.0, 100.0])
     # Below 2 / lambda_max(X^T X) (about 2e-3 here) every step lowers the error.
-    weights, errors = neurons.train_linear_neuron(portions, prices, learning_rate=1.5e-3,
-                                                  steps=800)
+    weights, errors = neurons.train_linear_neuron(portions, prices, learning_rate=1.5e-3, steps=800)
     np.testing.assert_allclose(weights, np.linalg.lstsq(portions, prices)[0], atol=ATOL)
     assert np.all(np.diff(errors) <= 1e-9)  # monotone, up to round-off once converged
     assert errors[-1] < 1e-9 * errors[0]
@@ -138,8 +142,9 @@ def test_forward_and_loss_match_numpy():
     np.testing.assert_allclose(cache.logits, logits, atol=ATOL)
     np.testing.assert_allclose(cache.probs, probs, atol=ATOL)
     expected = -np.mean(np.log(probs[np.arange(40), labels.numpy()]))
-    np.testing.assert_allclose(neurons.cross_entropy_loss(cache.logits, labels), expected,
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        neurons.cross_entropy_loss(cache.logits, labels), expected, atol=ATOL
+    )
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
@@ -153,8 +158,9 @@ def test_hand_written_backprop_matches_gradient_tape(activation):
     loss, grads = neurons.loss_and_gradients(params, x, labels, activation)
     tape_loss, tape_grads = neurons.tape_gradients(params, x, labels, activation)
     np.testing.assert_allclose(loss, tape_loss, atol=1e-12)
-    for name, ours, reference in zip(neurons.TwoLayerParams._fields, grads, tape_grads,
-                                     strict=True):
+    for name, ours, reference in zip(
+        neurons.TwoLayerParams._fields, grads, tape_grads, strict=True
+    ):
         assert ours.shape == getattr(params, name).shape
         np.testing.assert_allclose(ours, reference, atol=1e-10, err_msg=name)
 
@@ -180,8 +186,9 @@ def test_backprop_matches_finite_differences():
 
 def test_gradient_descent_lowers_the_loss_and_learns_xor():
     x, labels = neurons.make_xor(120, noise=0.15, seed=0)
-    params, losses = neurons.train_two_layer(x, labels, num_hidden=8, learning_rate=1.0,
-                                             steps=150, seed=0)
+    params, losses = neurons.train_two_layer(
+        x, labels, num_hidden=8, learning_rate=1.0, steps=150, seed=0
+    )
     assert len(losses) == 150
     assert losses[-1] < 0.2 * losses[0]
     assert np.mean(np.diff(losses) <= 1e-12) > 0.95  # (almost) monotone descent

@@ -29,12 +29,15 @@ def gaussian_cross_entropy(mp, sp, mq, sq):
 @pytest.mark.parametrize("base", [None, 2, 10])
 def test_discrete_measures_match_scipy(base):
     scale = 1.0 if base is None else np.log(base)
-    np.testing.assert_allclose(probability.entropy(P, base=base),
-                               scipy.stats.entropy(P, base=base), atol=ATOL)
-    np.testing.assert_allclose(probability.kl_divergence(P, Q, base=base),
-                               scipy.stats.entropy(P, Q, base=base), atol=ATOL)
-    np.testing.assert_allclose(probability.cross_entropy(P, Q, base=base),
-                               -np.sum(P * np.log(Q)) / scale, atol=ATOL)
+    np.testing.assert_allclose(
+        probability.entropy(P, base=base), scipy.stats.entropy(P, base=base), atol=ATOL
+    )
+    np.testing.assert_allclose(
+        probability.kl_divergence(P, Q, base=base), scipy.stats.entropy(P, Q, base=base), atol=ATOL
+    )
+    np.testing.assert_allclose(
+        probability.cross_entropy(P, Q, base=base), -np.sum(P * np.log(Q)) / scale, atol=ATOL
+    )
 
 
 def test_discrete_measures_are_batched_and_consistent():
@@ -42,8 +45,9 @@ def test_discrete_measures_are_batched_and_consistent():
     h = probability.entropy(p)
     np.testing.assert_allclose(h, scipy.stats.entropy(p, axis=-1), atol=ATOL)
     np.testing.assert_allclose(h[2], np.log(4), atol=ATOL)  # uniform is the maximum
-    np.testing.assert_allclose(probability.cross_entropy(p, Q),
-                               h + probability.kl_divergence(p, Q), atol=ATOL)
+    np.testing.assert_allclose(
+        probability.cross_entropy(p, Q), h + probability.kl_divergence(p, Q), atol=ATOL
+    )
     np.testing.assert_allclose(probability.kl_divergence(p, p), 0.0, atol=ATOL)
     assert h.dtype == tf.float64
 
@@ -51,8 +55,9 @@ def test_discrete_measures_are_batched_and_consistent():
 def test_zero_probabilities():
     p, q = np.array([0.5, 0.5, 0.0]), np.array([0.25, 0.25, 0.5])
     np.testing.assert_allclose(probability.entropy(p), np.log(2), atol=ATOL)  # 0 log 0 = 0
-    np.testing.assert_allclose(probability.kl_divergence(p, q), scipy.stats.entropy(p, q),
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        probability.kl_divergence(p, q), scipy.stats.entropy(p, q), atol=ATOL
+    )
     assert np.isinf(probability.kl_divergence(q, p))  # q puts mass where p has none
     assert np.isinf(probability.cross_entropy(q, p))
 
@@ -100,36 +105,50 @@ def test_support_sizes_must_agree():
 def test_normal_measures_match_closed_form():
     mp, sp = np.array([0.0, 1.0, -2.0]), np.array([1.0, 0.5, 3.0])
     mq, sq = np.array([0.5, 1.0, 1.0]), np.array([2.0, 0.5, 1.5])
-    np.testing.assert_allclose(probability.normal_entropy(mp, sp),
-                               scipy.stats.norm(mp, sp).entropy(), atol=ATOL)
-    np.testing.assert_allclose(probability.normal_entropy(0.0, 1.0, base=2),
-                               0.5 * np.log2(2 * np.pi * np.e), atol=ATOL)
-    np.testing.assert_allclose(probability.normal_kl_divergence(mp, sp, mq, sq),
-                               gaussian_kl(mp, sp, mq, sq), atol=ATOL)
-    np.testing.assert_allclose(probability.normal_cross_entropy(mp, sp, mq, sq),
-                               gaussian_cross_entropy(mp, sp, mq, sq), atol=ATOL)
-    np.testing.assert_allclose(probability.normal_kl_divergence(1.0, 2.0, 1.0, 2.0), 0.0,
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        probability.normal_entropy(mp, sp), scipy.stats.norm(mp, sp).entropy(), atol=ATOL
+    )
+    np.testing.assert_allclose(
+        probability.normal_entropy(0.0, 1.0, base=2), 0.5 * np.log2(2 * np.pi * np.e), atol=ATOL
+    )
+    np.testing.assert_allclose(
+        probability.normal_kl_divergence(mp, sp, mq, sq), gaussian_kl(mp, sp, mq, sq), atol=ATOL
+    )
+    np.testing.assert_allclose(
+        probability.normal_cross_entropy(mp, sp, mq, sq),
+        gaussian_cross_entropy(mp, sp, mq, sq),
+        atol=ATOL,
+    )
+    np.testing.assert_allclose(probability.normal_kl_divergence(1.0, 2.0, 1.0, 2.0), 0.0, atol=ATOL)
 
 
 def test_normal_kl_against_numerical_integration():
     x = np.linspace(-20, 20, 200_001)
     p, q = scipy.stats.norm(0.3, 0.8), scipy.stats.norm(-0.5, 1.3)
     integral = np.trapezoid(p.pdf(x) * (p.logpdf(x) - q.logpdf(x)), x)
-    np.testing.assert_allclose(probability.normal_kl_divergence(0.3, 0.8, -0.5, 1.3), integral,
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        probability.normal_kl_divergence(0.3, 0.8, -0.5, 1.3), integral, atol=ATOL
+    )
 
 
 def test_diag_gaussian_measures_sum_over_dimensions():
     mp, sp = np.array([0.0, 1.0, -2.0]), np.array([1.0, 0.5, 3.0])
     mq, sq = np.array([0.5, 1.0, 1.0]), np.array([2.0, 0.5, 1.5])
-    np.testing.assert_allclose(probability.diag_gaussian_entropy(mp, sp),
-                               scipy.stats.multivariate_normal(mp, np.diag(sp**2)).entropy(),
-                               atol=ATOL)
-    np.testing.assert_allclose(probability.diag_gaussian_kl_divergence(mp, sp, mq, sq),
-                               np.sum(gaussian_kl(mp, sp, mq, sq)), atol=ATOL)
-    np.testing.assert_allclose(probability.diag_gaussian_cross_entropy(mp, sp, mq, sq),
-                               np.sum(gaussian_cross_entropy(mp, sp, mq, sq)), atol=ATOL)
+    np.testing.assert_allclose(
+        probability.diag_gaussian_entropy(mp, sp),
+        scipy.stats.multivariate_normal(mp, np.diag(sp**2)).entropy(),
+        atol=ATOL,
+    )
+    np.testing.assert_allclose(
+        probability.diag_gaussian_kl_divergence(mp, sp, mq, sq),
+        np.sum(gaussian_kl(mp, sp, mq, sq)),
+        atol=ATOL,
+    )
+    np.testing.assert_allclose(
+        probability.diag_gaussian_cross_entropy(mp, sp, mq, sq),
+        np.sum(gaussian_cross_entropy(mp, sp, mq, sq)),
+        atol=ATOL,
+    )
     batch = probability.diag_gaussian_kl_divergence(np.stack([mp, mq]), np.stack([sp, sq]), mq, sq)
     np.testing.assert_allclose(batch, [np.sum(gaussian_kl(mp, sp, mq, sq)), 0.0], atol=ATOL)
 
@@ -161,8 +180,9 @@ def test_posterior_matches_bayes_rule():
     likelihood = np.array([0.1, 0.5, 0.9])
     joint = prior * likelihood
     np.testing.assert_allclose(probability.evidence(prior, likelihood), joint.sum(), atol=ATOL)
-    np.testing.assert_allclose(probability.posterior(prior, likelihood), joint / joint.sum(),
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        probability.posterior(prior, likelihood), joint / joint.sum(), atol=ATOL
+    )
 
 
 def test_posterior_over_many_observations_equals_sequential_updates():
@@ -174,8 +194,9 @@ def test_posterior_over_many_observations_equals_sequential_updates():
     for row in likelihood:
         belief = np.asarray(probability.posterior(belief, row))
     np.testing.assert_allclose(probability.posterior(prior, likelihood), belief, atol=ATOL)
-    np.testing.assert_allclose(probability.evidence(prior, likelihood),
-                               np.sum(prior * likelihood.prod(axis=0)), atol=ATOL)
+    np.testing.assert_allclose(
+        probability.evidence(prior, likelihood), np.sum(prior * likelihood.prod(axis=0)), atol=ATOL
+    )
 
 
 def test_posterior_survives_underflow():
@@ -185,13 +206,11 @@ def test_posterior_survives_underflow():
     with np.errstate(all="ignore"):
         naive = 0.5 * likelihood.prod(axis=0)
         assert not np.allclose(naive / naive.sum(), [1.0, 0.0], atol=0.1)
-    np.testing.assert_allclose(probability.posterior([0.5, 0.5], likelihood), [1.0, 0.0],
-                               atol=ATOL)
+    np.testing.assert_allclose(probability.posterior([0.5, 0.5], likelihood), [1.0, 0.0], atol=ATOL)
 
 
 def test_zero_prior_stays_zero():
-    np.testing.assert_allclose(probability.posterior([0.0, 1.0], [0.9, 0.1]), [0.0, 1.0],
-                               atol=ATOL)
+    np.testing.assert_allclose(probability.posterior([0.0, 1.0], [0.9, 0.1]), [0.0, 1.0], atol=ATOL)
 
 
 @pytest.mark.parametrize(
@@ -230,8 +249,9 @@ def test_monte_carlo_estimate_is_the_sample_mean_and_variance():
     values = np.square(probability.sample(normal, 20_000, seed=3))
     np.testing.assert_allclose(estimate.mean, values.mean(), atol=ATOL)
     np.testing.assert_allclose(estimate.variance, values.var(ddof=1), rtol=ATOL)
-    np.testing.assert_allclose(estimate.standard_error, values.std(ddof=1) / np.sqrt(20_000),
-                               rtol=ATOL)
+    np.testing.assert_allclose(
+        estimate.standard_error, values.std(ddof=1) / np.sqrt(20_000), rtol=ATOL
+    )
     # E[X^2] = mu^2 + sigma^2 = 6.25, within a few standard errors.
     assert abs(float(estimate.mean) - 6.25) < 4 * float(estimate.standard_error)
     # Var[X^2] for a Gaussian: 4 mu^2 sigma^2 + 2 sigma^4 = 68.
@@ -261,8 +281,7 @@ def test_empirical_distribution_matches_bincount_and_converges():
     categorical = tfd.Categorical(probs=tf.constant(P, tf.float64))
     samples = probability.sample(categorical, 20_000, seed=5)
     freq = probability.empirical_distribution(samples, 4)
-    np.testing.assert_allclose(freq, np.bincount(samples.numpy(), minlength=4) / 20_000,
-                               atol=ATOL)
+    np.testing.assert_allclose(freq, np.bincount(samples.numpy(), minlength=4) / 20_000, atol=ATOL)
     np.testing.assert_allclose(freq, P, atol=0.02)
     with pytest.raises(ValueError, match=r"lie in 0\.\.3"):
         probability.empirical_distribution([0, 4], 4)
