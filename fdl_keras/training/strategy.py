@@ -1,15 +1,16 @@
 """Choosing a ``tf.distribute`` strategy by name.
 
 ``default`` runs on the one device TensorFlow picks; ``mirrored`` copies the model to every local
-GPU; ``multiworker`` trains across the hosts described by ``TF_CONFIG``; ``tpu`` connects to the
-TPU host this process runs on. The TF backend's ``keras.distribution`` is a prototype, so these
-are plain ``tf.distribute`` strategies used with ``model.fit``.
+GPU; ``tpu`` connects to the TPU host this process runs on. ``multiworker`` is recognised but
+refused: Keras 3's ``fit`` fails under ``MultiWorkerMirroredStrategy`` (checked with two local
+workers on TF 2.21 / Keras 3.15; keras-team/keras#20585). The TF backend's
+``keras.distribution`` is a prototype, so these are plain ``tf.distribute`` strategies used with
+``model.fit``.
 """
 
 from __future__ import annotations
 
-import json
-import os
+from fdl_keras.errors import InvalidInputError
 
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 
@@ -23,24 +24,21 @@ def get_strategy(name: str = "default"):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
-        try:
-            cluster = json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"]
-        except (KeyError, ValueError) as exc:
-            raise ValueError(
-                "strategy 'multiworker' needs TF_CONFIG with a cluster.worker list and a task "
-                f"(see tf.distribute.MultiWorkerMirroredStrategy); problem: {exc!r}"
-            ) from None
-        if not cluster:
-            raise ValueError("TF_CONFIG lists no workers; add host:port entries to cluster.worker")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        # Keras 3's fit cannot reduce values across workers under this strategy: with two local
+        # workers (TF 2.21, Keras 3.15) the first step fails converting a PerReplica value
+        # (keras-team/keras#20585). Fail early and clearly instead of deep inside fit.
+        raise InvalidInputError(
+            "strategy 'multiworker' is not supported by Keras 3's model.fit "
+            "(keras-team/keras#20585); use 'mirrored' for all GPUs of one host"
+        )
     if name == "tpu":
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
             tf.config.experimental_connect_to_cluster(resolver)
             tf.tpu.experimental.initialize_tpu_system(resolver)
         except (ValueError, tf.errors.NotFoundError) as exc:
-            raise ValueError(
+            raise InvalidInputError(
                 f"strategy 'tpu' found no TPU ({exc}); run on a TPU host or use --strategy default"
             ) from None
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    raise InvalidInputError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")

@@ -119,6 +119,8 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     resuming = (run_dir / "backup").exists()
 
+    # A multi-worker strategy must exist before any TensorFlow op runs.
+    distribution = get_strategy(strategy)
     keras.utils.set_random_seed(seed)
     data = load_dataset(
         dataset or spec.dataset, batch_size=batch_size, seed=seed, limit=limit, augment=policy
@@ -140,7 +142,7 @@ def train(
     }
     (run_dir / "run.json").write_text(json.dumps(settings, indent=2))
 
-    with get_strategy(strategy).scope():
+    with distribution.scope():
         model = spec.build(**model_args)
         steps = epochs * _num_batches(data.info.num_train, batch_size)
         compile_model(model, spec, learning_rate=learning_rate, total_steps=steps)
