@@ -111,7 +111,7 @@ def test_killed_run_resumes_at_its_last_epoch(tmp_path):
 def test_strategy_names_are_checked():
     with pytest.raises(ValueError, match="choose one of default, mirrored"):
         fdl_keras.training.get_strategy("horovod")
-    with pytest.raises(ValueError, match="keras-team/keras#20585; use 'mirrored'"):
+    with pytest.raises(ValueError, match=r"keras-team/keras#20585\); use 'mirrored'"):
         fdl_keras.training.get_strategy("multiworker")
 
 
