@@ -127,8 +127,8 @@ def cmd_export(args) -> int:
     from fdl_keras.export import export
 
     model, settings = _load_source(args.source)
-    data = load_dataset(_dataset_for(model, settings, args.dataset), limit=64)
-    report = export(model, args.directory, sample=data.sample_batch(8)[0])
+    data = load_dataset(_dataset_for(model, settings, args.dataset), limit=4 * args.samples)
+    report = export(model, args.directory, sample=data.sample_batch(args.samples)[0])
     _print_report(report, args.directory)
     return 0
 
@@ -222,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source")
     p.add_argument("directory")
     p.add_argument("--dataset")
+    p.add_argument("--samples", type=int, default=8, help="test examples compared per runtime")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="main job: train mnist_cnn, evaluate, export and verify")
