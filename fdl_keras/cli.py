@@ -50,6 +50,7 @@ def cmd_info(args) -> int:
     print(f"  defaults: {dict(spec.defaults)}")
     print(f"  fit: {spec.fit}")
     print(f"  parameters: {model.count_params():,}")
+    print(f"  export signature: {spec.export_signature(model)}")
     return 0
 
 

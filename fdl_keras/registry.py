@@ -20,6 +20,12 @@ from fdl_keras.errors import UnknownModelError
 SYSTEM_MODULES = (
     "fdl_keras.fundamentals.feedforward",
     "fdl_keras.vision.cnn",
+    "fdl_keras.vision.cifar_cnn",
+    "fdl_keras.vision.resnet",
+    "fdl_keras.rl.networks",
+    "fdl_keras.generative.vae",
+    "fdl_keras.generative.gan",
+    "fdl_keras.generative.score",
 )
 
 TRAINING_MODES = ("fit", "custom", "rl")
@@ -89,6 +95,13 @@ class ModelSpec:
             choices = ", ".join(params)
             raise TypeError(f"{self.name} has no argument {unknown[0]!r}; it takes: {choices}")
         return self.builder(**{**self.defaults, **overrides})
+
+    def export_signature(self, model: Any = None) -> list:
+        """The ``tf.TensorSpec`` s that export traces: one per input of ``model`` (or a default
+        build). Noise and other random draws are inputs here, never ops inside the graph."""
+        from fdl_keras.export.onnx import input_signature
+
+        return input_signature(model if model is not None else self.build())
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
