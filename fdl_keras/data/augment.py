@@ -3,6 +3,10 @@
 Augmentation lives in the input pipeline, never in an exported graph: random ops convert to ONNX
 but onnxruntime rejects them (see DESIGN.md). Every op is a ``tf.image.stateless_random_*`` op
 keyed by ``(seed, element index)``, so the same seed gives the same augmented stream.
+
+Per-image standardisation is deliberately not a policy here: policies touch the training split
+only, and standardisation must apply to evaluation and serving too, so it is the first layer of
+the CIFAR network (``fdl_keras.vision.cifar_cnn.PerImageStandardization``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ def shift(image: tf.Tensor, key: tf.Tensor, pad: int | None = None) -> tf.Tensor
     return tf.image.stateless_random_crop(padded, (h, w, c), seed=key)
 
 
+def crop(image: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
+    """Random crop, back to full size, of the image zero-padded by 4 pixels (He et al., CIFAR)."""
+    return shift(image, key, pad=4)
+
+
 def flip(image: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
     """Random horizontal flip (CIFAR; wrong for digits)."""
     return tf.image.stateless_random_flip_left_right(image, seed=key)
@@ -36,7 +45,7 @@ def jitter(image: tf.Tensor, key: tf.Tensor, strength: float = 0.2) -> tf.Tensor
 
 POLICIES = {
     "shift": (shift,),
-    "cifar": (shift, flip, jitter),
+    "cifar": (crop, flip, jitter),
 }
 
 
