@@ -20,7 +20,13 @@ def saved_model_runner(path: str | Path):
     loaded = tf.saved_model.load(str(path))
 
     def run(inputs: list[np.ndarray]) -> list[np.ndarray]:
-        out = loaded.serve(*inputs)
+        if len(inputs) == 1:
+            out = loaded.serve(inputs[0])
+        else:
+            try:  # Keras writes a multi-input functional model's endpoint as serve([x1, x2])
+                out = loaded.serve(list(inputs))
+            except TypeError:
+                out = loaded.serve(*inputs)
         out = out if isinstance(out, (list, tuple)) else [out]
         return [np.asarray(o) for o in out]
 
