@@ -22,6 +22,7 @@ SYSTEM_MODULES = (
     "fdl_keras.vision.cnn",
     "fdl_keras.vision.cifar_cnn",
     "fdl_keras.vision.resnet",
+    "fdl_keras.vision.style_transfer",
     "fdl_keras.rl.networks",
     "fdl_keras.generative.vae",
     "fdl_keras.generative.gan",
