@@ -25,6 +25,11 @@ def example_batch(spec: ModelSpec, model, size: int = 8) -> tuple[np.ndarray, np
     from fdl_keras.data import first_available, load_dataset
     from fdl_keras.errors import DatasetNotFoundError
 
+    if spec.training == "rl":
+        # Real observations of the spec's environment (its dataset is the environment id).
+        from fdl_keras.rl.contract import example_inputs
+
+        return example_inputs(spec, model, size), None
     try:
         data = load_dataset(spec.dataset, batch_size=size, limit=8 * size)
     except DatasetNotFoundError:
@@ -105,12 +110,15 @@ def check_model_contract(spec: ModelSpec, tmp_path: Path, *, atol: float = 1e-5)
     model.save(path)
     loaded = keras.saving.load_model(path)  # safe_mode=True is the default
     assert type(loaded) is type(model)
-    np.testing.assert_array_equal(
-        np.asarray(loaded.predict_on_batch(x)), np.asarray(model.predict_on_batch(x))
-    )
+    _assert_same_outputs(loaded.predict_on_batch(x), model.predict_on_batch(x))
 
     # 3. One fit step on real data stays finite.
-    if spec.task == "generative":
+    if spec.training == "rl":
+        # One gradient step of the agent's own loss on a real rollout of the environment.
+        from fdl_keras.rl.contract import agent_loss_step
+
+        history = agent_loss_step(spec, model)
+    elif spec.task == "generative":
         # A custom train_step (ELBO, GAN, score matching) on the real images; compile() picks
         # the model's own optimizers.
         model.compile()
@@ -122,9 +130,7 @@ def check_model_contract(spec: ModelSpec, tmp_path: Path, *, atol: float = 1e-5)
     assert all(np.isfinite(np.asarray(w)).all() for w in model.weights)
 
     # 4. Deterministic inference (dropout off, no sampling inside the graph).
-    np.testing.assert_array_equal(
-        np.asarray(model.predict_on_batch(x)), np.asarray(model.predict_on_batch(x))
-    )
+    _assert_same_outputs(model.predict_on_batch(x), model.predict_on_batch(x))
 
     # 5. Export parity.
     report = export(model, tmp_path / "export", sample=x, atol=atol, measure_latency=False)
@@ -132,6 +138,16 @@ def check_model_contract(spec: ModelSpec, tmp_path: Path, *, atol: float = 1e-5)
     for runtime in ("saved_model", "onnx"):
         assert report["runtimes"][runtime]["max_abs_diff"] <= atol, report
     return report
+
+
+def _assert_same_outputs(a, b) -> None:
+    """Exact equality of two model outputs (one array, or a list of them for several outputs)."""
+    import keras
+
+    a, b = keras.tree.flatten(a), keras.tree.flatten(b)
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def _same(a, b) -> bool:

@@ -1,0 +1,203 @@
+"""What every chapter 13 agent shares: settings, networks, counters, episode log, checkpoints.
+
+An agent owns its environment(s), its Keras network(s) and optimizer, and advances by
+:meth:`Agent.iterate` (one collect-and-update cycle). :func:`fdl_keras.rl.train_agent` drives it
+with a progress bar and checkpoints; everything a killed run needs to resume is saved:
+``tf.train.Checkpoint`` of the networks, optimizer and step counter, plus ``state.json`` (episode
+log, generator state) and whatever :meth:`Agent.save_extra` adds (a replay buffer ``.npz``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fdl_keras.errors import InvalidInputError
+from fdl_keras.registry import get_spec
+from fdl_keras.rl.envs import env_shapes, make_vector_env
+
+CHECKPOINTS = "checkpoints"
+STATE = "state.json"
+
+
+class Agent:
+    """Base class: subclasses set :attr:`settings` per system and implement :meth:`iterate`.
+
+    Args:
+        name: the registered system (``ppo_cartpole`` ...); its spec builds the network.
+        seed: seeds weights, environments and the agent's generator.
+        total_steps: environment steps of the whole run (schedules anneal over it); the
+            system's default when None.
+        env_id: another environment than the system's (e.g. ``FlickeringCartPole-v1``).
+        **overrides: settings that replace the defaults of :attr:`settings` (``network`` holds
+            builder arguments).
+    """
+
+    #: Default settings per registered system name (zoo-style hyperparameters).
+    settings: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        seed: int = 0,
+        total_steps: int | None = None,
+        env_id: str | None = None,
+        **overrides: Any,
+    ):
+        if name not in self.settings:
+            raise InvalidInputError(
+                f"{type(self).__name__} has no settings for {name!r}; it trains "
+                f"{', '.join(self.settings)}"
+            )
+        unknown = sorted(set(overrides) - set(self.settings[name]))
+        if unknown:
+            raise InvalidInputError(
+                f"{name} has no setting {unknown[0]!r}; its settings are "
+                f"{', '.join(self.settings[name])}"
+            )
+        self.name = name
+        self.config = {**self.settings[name], **overrides}
+        self.seed = seed
+        self.total_steps = int(total_steps or self.config["total_steps"])
+        if self.total_steps < 1:
+            raise InvalidInputError(f"total_steps must be >= 1, got {self.total_steps}")
+        self.spec = get_spec(name)
+        self.env_id = env_id or self.spec.dataset
+        keras.utils.set_random_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self.observation_shape, self.num_actions = env_shapes(self.env_id)
+        self.model = self.spec.build(
+            observation_shape=self.observation_shape,
+            num_actions=self.num_actions,
+            **self.config.get("network", {}),
+        )
+        self.steps = 0  # environment steps taken, over all parallel environments
+        self.episode_returns: list[float] = []
+        self.episode_ends: list[int] = []  # environment step at which each episode ended
+
+    # --- what subclasses implement -------------------------------------------------------
+    def iterate(self) -> None:
+        """One cycle of acting and learning; advances :attr:`steps` and logs finished episodes."""
+        raise NotImplementedError
+
+    def greedy_actions(self, observations: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
+        """The deterministic policy (most probable action, or argmax Q) for a batch."""
+        raise NotImplementedError
+
+    def reset_envs(self, seed: int) -> None:
+        """Starts new episodes in the agent's environments, seeded by ``seed``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def rollout_loss(model, rollout: dict[str, np.ndarray]):
+        """The agent's loss for ``model`` on a rollout (``envs.random_rollout``): the model
+        contract takes one gradient step of it."""
+        raise NotImplementedError
+
+    def trackables(self) -> dict[str, Any]:
+        """Objects saved by ``tf.train.Checkpoint`` besides the step counter."""
+        return {"model": self.model, "optimizer": self.optimizer}
+
+    def save_extra(self, directory: Path) -> None:
+        """Saves state that is not a TensorFlow variable (e.g. a replay buffer)."""
+
+    def load_extra(self, directory: Path) -> None:
+        """Restores what :meth:`save_extra` wrote."""
+
+    # --- shared -------------------------------------------------------------------------
+    def log_episodes(self, returns) -> None:
+        """Records the returns of episodes that ended at the current step."""
+        for value in np.atleast_1d(returns):
+            self.episode_returns.append(float(value))
+            self.episode_ends.append(self.steps)
+
+    def mean_return(self, last: int = 100) -> float:
+        """Mean return of the last ``last`` finished episodes (NaN before the first)."""
+        recent = self.episode_returns[-last:]
+        return float(np.mean(recent)) if recent else float("nan")
+
+    def progress(self) -> float:
+        """Fraction of the run done, for annealed schedules."""
+        return min(1.0, self.steps / self.total_steps)
+
+    def checkpoint(self) -> tf.train.Checkpoint:
+        # The step counter is a Python int while acting (a variable read per step is slow).
+        self._step_variable = tf.Variable(self.steps, dtype=tf.int64, trainable=False)
+        return tf.train.Checkpoint(step=self._step_variable, **self.trackables())
+
+    def save(self, run_dir: str | Path) -> Path:
+        """Writes a checkpoint and ``state.json`` into ``run_dir``; returns the checkpoint path."""
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.save_extra(run_dir)
+        state = {
+            "name": self.name,
+            "env_id": self.env_id,
+            "seed": self.seed,
+            "steps": self.steps,
+            "total_steps": self.total_steps,
+            "episode_returns": self.episode_returns,
+            "episode_ends": self.episode_ends,
+            "rng": self.rng.bit_generator.state,
+        }
+        partial = run_dir / (STATE + ".partial")
+        partial.write_text(json.dumps(state))
+        manager = tf.train.CheckpointManager(self.checkpoint(), run_dir / CHECKPOINTS, 2)
+        path = manager.save(checkpoint_number=self.steps)
+        partial.replace(run_dir / STATE)
+        return Path(path)
+
+    def restore(self, run_dir: str | Path) -> int:
+        """Restores the latest checkpoint in ``run_dir``; returns the step resumed from, or 0."""
+        run_dir = Path(run_dir)
+        latest = tf.train.latest_checkpoint(run_dir / CHECKPOINTS)
+        if latest is None or not (run_dir / STATE).is_file():
+            return 0
+        state = json.loads((run_dir / STATE).read_text())
+        if (state["name"], state["env_id"]) != (self.name, self.env_id):
+            raise InvalidInputError(
+                f"{run_dir} holds a run of {state['name']} on {state['env_id']}, not {self.name} "
+                f"on {self.env_id}: choose another run_dir"
+            )
+        checkpoint = self.checkpoint()
+        checkpoint.restore(latest).assert_existing_objects_matched()
+        self.steps = int(self._step_variable.numpy())
+        self.episode_returns = list(state["episode_returns"])
+        self.episode_ends = list(state["episode_ends"])
+        self.rng.bit_generator.state = state["rng"]
+        self.load_extra(run_dir)
+        # Environments cannot be checkpointed: new episodes start, seeded apart from earlier ones.
+        self.reset_envs(self.seed + self.steps)
+        return self.steps
+
+    def evaluate(self, episodes: int = 100, *, seed: int = 10_000, max_steps: int = 100_000):
+        """Returns of ``episodes`` episodes of the greedy policy, one per parallel environment.
+
+        Every copy plays exactly one episode (seeded ``seed + i``), so short episodes are not
+        over-counted as they would be by taking the first ``episodes`` to finish.
+        """
+        envs = make_vector_env(self.env_id, episodes, seed=seed)
+        observations, _ = envs.reset(seed=seed)
+        returns = np.zeros(episodes)
+        running = np.ones(episodes, dtype=bool)
+        state = None
+        for _ in range(max_steps):
+            actions, state = self.greedy_actions(observations, state)
+            observations, rewards, terminated, truncated, _ = envs.step(actions)
+            returns += rewards * running
+            running &= ~(terminated | truncated)
+            if not running.any():
+                break
+        envs.close()
+        return returns
+
+
+def sample_actions(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One action per row of ``logits`` drawn from its softmax (Gumbel-max trick)."""
+    return np.argmax(logits + rng.gumbel(size=logits.shape), axis=-1)

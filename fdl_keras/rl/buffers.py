@@ -1,0 +1,91 @@
+"""Experience replay (Lin 1992; Mnih et al. 2015): a ring of transitions sampled uniformly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fdl_keras.errors import InvalidInputError
+
+FIELDS = ("observations", "actions", "rewards", "next_observations", "dones")
+
+
+class ReplayBuffer:
+    """A fixed-capacity ring of ``(s, a, r, s', done)`` transitions; the oldest are overwritten.
+
+    ``done`` is true only when the episode *terminated* at ``s'``; a transition cut by a time
+    limit keeps ``done = 0`` so that its target still bootstraps from ``s'``.
+
+    Args:
+        capacity: number of transitions kept.
+        observation_shape: shape of one observation.
+        observation_dtype: storage type (``uint8`` keeps Atari frames 4x smaller than float).
+
+    Example:
+        >>> buffer = ReplayBuffer(2, (1,))
+        >>> for i in range(3):
+        ...     buffer.add([i], 0, 1.0, [i + 1], False)
+        >>> len(buffer), sorted(buffer.observations[:, 0].tolist())
+        (2, [1.0, 2.0])
+    """
+
+    def __init__(
+        self, capacity: int, observation_shape: tuple[int, ...], observation_dtype="float32"
+    ):
+        if capacity < 1:
+            raise InvalidInputError(f"replay capacity must be >= 1, got {capacity}")
+        self.capacity = int(capacity)
+        self.observations = np.zeros((capacity, *observation_shape), dtype=observation_dtype)
+        self.next_observations = np.zeros_like(self.observations)
+        self.actions = np.zeros(capacity, dtype=np.int64)
+        self.rewards = np.zeros(capacity, dtype=np.float32)
+        self.dones = np.zeros(capacity, dtype=np.float32)
+        self.position = 0  # where the next transition goes
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, observation, action: int, reward: float, next_observation, done: bool) -> None:
+        """Stores one transition, overwriting the oldest when full."""
+        i = self.position
+        self.observations[i] = observation
+        self.actions[i] = action
+        self.rewards[i] = reward
+        self.next_observations[i] = next_observation
+        self.dones[i] = done
+        self.position = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """``batch_size`` transitions drawn uniformly with replacement, as a dict of arrays."""
+        if self.size == 0:
+            raise InvalidInputError("cannot sample from an empty replay buffer")
+        index = rng.integers(0, self.size, size=batch_size)
+        return {name: getattr(self, name)[index] for name in FIELDS}
+
+    def save(self, path: str | Path) -> None:
+        """Writes the stored transitions and the ring position to ``path`` (``.npz``)."""
+        path = Path(path)
+        partial = path.with_name(path.name + ".partial.npz")
+        np.savez(
+            partial,
+            position=self.position,
+            capacity=self.capacity,
+            **{name: getattr(self, name)[: self.size] for name in FIELDS},
+        )
+        partial.replace(path)  # a run killed while saving keeps the previous file
+
+    def load(self, path: str | Path) -> None:
+        """Restores what :meth:`save` wrote; the capacity must be the same."""
+        with np.load(path) as saved:
+            if int(saved["capacity"]) != self.capacity:
+                raise InvalidInputError(
+                    f"{path} holds a replay buffer of capacity {int(saved['capacity'])}, "
+                    f"not {self.capacity}: resume with the same settings"
+                )
+            self.size = len(saved["actions"])
+            self.position = int(saved["position"])
+            for name in FIELDS:
+                getattr(self, name)[: self.size] = saved[name]

@@ -1,0 +1,294 @@
+"""Policy, value and Q networks of chapter 13, registered once per agent system.
+
+- :class:`ActorCriticNetwork`: a policy head (action logits) and a value head on separate
+  tanh towers with orthogonal initialisation (the PPO/A2C baselines of Schulman et al. 2017 and
+  SB3); REINFORCE uses its value head as the baseline, TRPO updates only its policy tower.
+- :class:`QNetwork`: an MLP of action values for CartPole DQN.
+- :class:`NatureQNetwork`: the convolutional Q-network of Mnih et al., "Human-level control
+  through deep reinforcement learning", Nature 2015 (three ReLU convolutions, a 512-unit ReLU
+  layer, one linear output per action) on 4 stacked 84x84 grey frames.
+- :class:`RecurrentQNetwork`: the DRQN of Hausknecht & Stone 2015, an LSTM over the observation
+  sequence, with its state as explicit inputs and outputs so acting can carry it step by step.
+
+Every network is deterministic: sampling and exploration stay in the agents, outside the graph,
+so the exported SavedModel/ONNX policies are pure functions of the observation.
+Reference: Buduma, Buduma & Papa, *Fundamentals of Deep Learning* (2nd ed.), ch. 13.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from fdl_keras.registry import Target, register
+from fdl_keras.serialization import ConfigModel, serializable
+
+CARTPOLE_TARGET = Target(
+    "mean_return", 475.0, "CartPole-v1", "mean over 100 episodes; SB3 zoo: PPO 100k steps, DQN 50k"
+)
+CARTPOLE = {"observation_shape": (4,), "num_actions": 2}
+
+
+def _check_shape(observation_shape, num_actions: int) -> None:
+    if not observation_shape or min(observation_shape) < 1:
+        raise ValueError(f"observation_shape must be positive sizes, got {observation_shape}")
+    if num_actions < 2:
+        raise ValueError(f"num_actions must be >= 2, got {num_actions}")
+
+
+def _dense_tower(x, hidden_units, activation: str, prefix: str):
+    for i, units in enumerate(hidden_units):
+        x = keras.layers.Dense(
+            units,
+            activation=activation,
+            kernel_initializer=keras.initializers.Orthogonal(math.sqrt(2)),
+            name=f"{prefix}_hidden_{i + 1}",
+        )(x)
+    return x
+
+
+@register(
+    "reinforce_cartpole",
+    chapter=13,
+    dataset="CartPole-v1",
+    training="rl",
+    task="actor_critic",
+    summary="REINFORCE with a value baseline and discounted, normalised returns (Williams 1992)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)
+@register(
+    "ppo_cartpole",
+    chapter=13,
+    dataset="CartPole-v1",
+    training="rl",
+    task="actor_critic",
+    summary="PPO: clipped surrogate, GAE, minibatch epochs on 8 envs (Schulman et al. 2017)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)
+@serializable
+class ActorCriticNetwork(ConfigModel):
+    """Action logits and a state value from two separate MLP towers.
+
+    Args:
+        observation_shape: shape of one observation (flattened when it has several axes).
+        num_actions: size of the discrete action space.
+        hidden_units: width of each hidden layer of each tower.
+        activation: hidden activation.
+
+    Example:
+        >>> model = ActorCriticNetwork((4,), 2, hidden_units=(16,))
+        >>> [tuple(o.shape) for o in model.outputs]
+        [(None, 2), (None, 1)]
+    """
+
+    def __init__(
+        self,
+        observation_shape: tuple[int, ...] = (4,),
+        num_actions: int = 2,
+        hidden_units: tuple[int, ...] = (64, 64),
+        activation: str = "tanh",
+        **kwargs,
+    ):
+        arguments = dict(locals())
+        _check_shape(observation_shape, num_actions)
+
+        # === Functional Model ===
+        inputs = keras.Input(shape=tuple(observation_shape), name="observation")
+        x = keras.layers.Flatten(name="flatten")(inputs) if len(observation_shape) > 1 else inputs
+        # Small initial logits give a near-uniform first policy; gain 1 suits the value scale.
+        logits = keras.layers.Dense(
+            num_actions, kernel_initializer=keras.initializers.Orthogonal(0.01), name="logits"
+        )(_dense_tower(x, hidden_units, activation, "policy"))
+        value = keras.layers.Dense(
+            1, kernel_initializer=keras.initializers.Orthogonal(1.0), name="value"
+        )(_dense_tower(x, hidden_units, activation, "value"))
+        super().__init__(inputs=inputs, outputs=[logits, value], **kwargs)
+
+        # === Config ===
+        self._remember(arguments)
+
+    @property
+    def policy_variables(self) -> list:
+        """Trainable variables of the policy tower and logits (what TRPO's natural step moves)."""
+        return [
+            v
+            for layer in self.layers
+            if layer.name.startswith("policy_") or layer.name == "logits"
+            for v in layer.trainable_variables
+        ]
+
+    @property
+    def value_variables(self) -> list:
+        """Trainable variables of the value tower and head."""
+        return [
+            v
+            for layer in self.layers
+            if layer.name.startswith("value")
+            for v in layer.trainable_variables
+        ]
+
+
+@register(
+    "dqn_cartpole",
+    chapter=13,
+    dataset="CartPole-v1",
+    training="rl",
+    task="q_values",
+    summary="DQN: replay, target network, Huber loss, annealed epsilon, Double-DQN option",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)
+@serializable
+class QNetwork(ConfigModel):
+    """An MLP of one action value per action.
+
+    Args:
+        observation_shape: shape of one observation (flattened when it has several axes).
+        num_actions: size of the discrete action space.
+        hidden_units: width of each hidden layer.
+        activation: hidden activation.
+
+    Example:
+        >>> QNetwork((4,), 2, hidden_units=(32,)).output_shape
+        (None, 2)
+    """
+
+    def __init__(
+        self,
+        observation_shape: tuple[int, ...] = (4,),
+        num_actions: int = 2,
+        hidden_units: tuple[int, ...] = (256, 256),
+        activation: str = "relu",
+        **kwargs,
+    ):
+        arguments = dict(locals())
+        _check_shape(observation_shape, num_actions)
+
+        # === Functional Model ===
+        inputs = keras.Input(shape=tuple(observation_shape), name="observation")
+        x = keras.layers.Flatten(name="flatten")(inputs) if len(observation_shape) > 1 else inputs
+        for i, units in enumerate(hidden_units):
+            x = keras.layers.Dense(units, activation=activation, name=f"hidden_{i + 1}")(x)
+        outputs = keras.layers.Dense(num_actions, name="q_values")(x)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self._remember(arguments)
+
+
+@register(
+    "dqn_breakout",
+    chapter=13,
+    dataset="ALE/Breakout-v5",
+    training="rl",
+    task="q_values",
+    summary="Nature DQN on Breakout: 3 ReLU convolutions on 4 stacked 84x84 frames",
+    target=Target(
+        "mean_return", 401.0, "ALE/Breakout-v5", "Mnih et al. 2015: 401 after 50M frames"
+    ),
+    defaults={"observation_shape": (4, 84, 84), "num_actions": 4},
+    tiny={"filters": (4, 4, 4), "dense_units": 16},
+)
+@serializable
+class NatureQNetwork(ConfigModel):
+    """The Nature DQN: conv 8x8/4, 4x4/2, 3x3/1 (ReLU), dense 512 (ReLU), linear action values.
+
+    Args:
+        observation_shape: ``(frames, height, width)`` of stacked grey frames in [0, 255], as
+            ``FrameStackObservation`` returns them (frames first; moved last inside the model).
+        num_actions: size of the discrete action space.
+        filters: filters of the three convolutions.
+        dense_units: width of the hidden dense layer.
+
+    Example:
+        >>> NatureQNetwork(num_actions=4).output_shape
+        (None, 4)
+    """
+
+    def __init__(
+        self,
+        observation_shape: tuple[int, int, int] = (4, 84, 84),
+        num_actions: int = 4,
+        filters: tuple[int, int, int] = (32, 64, 64),
+        dense_units: int = 512,
+        **kwargs,
+    ):
+        arguments = dict(locals())
+        _check_shape(observation_shape, num_actions)
+        if len(observation_shape) != 3 or len(filters) != 3:
+            raise ValueError(
+                f"need observation_shape (frames, h, w) and 3 filters, got {observation_shape}, "
+                f"{filters}"
+            )
+
+        # === Functional Model ===
+        inputs = keras.Input(shape=tuple(observation_shape), name="observation")
+        x = keras.layers.Permute((2, 3, 1), name="frames_last")(inputs)
+        x = keras.layers.Rescaling(1.0 / 255.0, name="rescale")(x)
+        for i, (units, size, stride) in enumerate(zip(filters, (8, 4, 3), (4, 2, 1))):
+            x = keras.layers.Conv2D(
+                units, size, strides=stride, activation="relu", name=f"conv_{i + 1}"
+            )(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(dense_units, activation="relu", name="hidden")(x)
+        outputs = keras.layers.Dense(num_actions, name="q_values")(x)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self._remember(arguments)
+
+
+@serializable
+class RecurrentQNetwork(ConfigModel):
+    """DRQN: action values at every step of an observation sequence, through an LSTM.
+
+    Inputs are ``[observations (batch, time, *observation_shape), state_h, state_c]`` and outputs
+    ``[q_values (batch, time, actions), state_h, state_c]``: training unrolls sequences from a
+    zero state, acting feeds one step at a time and carries the returned state.
+
+    Args:
+        observation_shape: shape of one observation.
+        num_actions: size of the discrete action space.
+        hidden_units: width of the dense encoder before the LSTM.
+        lstm_units: LSTM state size.
+
+    Example:
+        >>> model = RecurrentQNetwork((4,), 2, lstm_units=16)
+        >>> [tuple(o.shape) for o in model.outputs]
+        [(None, None, 2), (None, 16), (None, 16)]
+    """
+
+    def __init__(
+        self,
+        observation_shape: tuple[int, ...] = (4,),
+        num_actions: int = 2,
+        hidden_units: int = 64,
+        lstm_units: int = 64,
+        **kwargs,
+    ):
+        arguments = dict(locals())
+        _check_shape(observation_shape, num_actions)
+
+        # === Functional Model ===
+        observations = keras.Input(shape=(None, *observation_shape), name="observations")
+        state_h = keras.Input(shape=(lstm_units,), name="state_h")
+        state_c = keras.Input(shape=(lstm_units,), name="state_c")
+        x = keras.layers.Dense(hidden_units, activation="relu", name="encoder")(observations)
+        x, h, c = keras.layers.LSTM(
+            lstm_units, return_sequences=True, return_state=True, name="lstm"
+        )(x, initial_state=[state_h, state_c])
+        q_values = keras.layers.Dense(num_actions, name="q_values")(x)
+        h = keras.layers.Identity(name="next_state_h")(h)
+        c = keras.layers.Identity(name="next_state_c")(c)
+        super().__init__(
+            inputs=[observations, state_h, state_c], outputs=[q_values, h, c], **kwargs
+        )
+
+        # === Config ===
+        self._remember(arguments)

@@ -1,0 +1,169 @@
+"""``train_agent``: trains a registered ``training="rl"`` system with progress and checkpoints."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from fdl_keras.errors import InvalidInputError
+from fdl_keras.registry import get_spec
+
+#: The agent class that trains each registered RL system.
+AGENTS = {
+    "reinforce_cartpole": "fdl_keras.rl.reinforce:Reinforce",
+    "dqn_cartpole": "fdl_keras.rl.dqn:DQN",
+    "dqn_breakout": "fdl_keras.rl.dqn:DQN",
+    "ppo_cartpole": "fdl_keras.rl.ppo:PPO",
+}
+
+
+def agent_class(name: str) -> type:
+    """The agent class that trains the registered system ``name``."""
+    spec = get_spec(name)
+    if name not in AGENTS:
+        raise InvalidInputError(
+            f"{name} is trained with training={spec.training!r}, not by an RL agent; "
+            f"agents exist for {', '.join(sorted(AGENTS))}"
+        )
+    module, cls = AGENTS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def make_agent(name: str, **kwargs: Any):
+    """The agent for the registered system ``name``, built with ``kwargs`` (see ``Agent``)."""
+    return agent_class(name)(name, **kwargs)
+
+
+def train_agent(
+    name: str,
+    *,
+    total_steps: int | None = None,
+    run_dir: str | Path | None = None,
+    seed: int = 0,
+    verbose: int = 1,
+    env_id: str | None = None,
+    tensorboard: bool = False,
+    checkpoint_every: int | None = None,
+    stop_at_return: float | None = None,
+    **settings: Any,
+) -> dict:
+    """Trains the RL system ``name`` for ``total_steps`` environment steps.
+
+    With ``run_dir``, a checkpoint (networks, optimizer, step counter, episode log, replay buffer)
+    is written every ``checkpoint_every`` steps and at the end, and a run started again with the
+    same ``run_dir`` resumes from the latest one.
+
+    Args:
+        name: a registered system with ``training="rl"`` (``fdl list``).
+        total_steps: environment steps of the whole run (the system's default when None).
+        run_dir: folder for checkpoints, ``history.json`` and TensorBoard logs.
+        seed: seeds weights, environments and exploration.
+        verbose: 1 shows a ``keras.utils.Progbar`` of steps with the running mean return.
+        env_id: train on another environment (e.g. ``FlickeringCartPole-v1``).
+        tensorboard: also write episode returns and losses as TensorBoard scalars.
+        checkpoint_every: steps between checkpoints (default: a tenth of the run).
+        stop_at_return: stop early once the mean return of the last 100 episodes reaches it.
+        **settings: agent settings replacing the system's defaults (see the agent's ``settings``).
+
+    Returns:
+        ``{"name", "env_id", "agent", "model", "steps", "episodes", "mean_return",
+        "episode_returns", "episode_ends", "solved_at", "wall_time_s", "run_dir",
+        "resumed_from"}``; ``solved_at`` is the step where the mean of the last 100 episodes first
+        reached ``stop_at_return`` (or the spec's target), else None.
+    """
+    start = time.perf_counter()
+    agent = make_agent(name, seed=seed, total_steps=total_steps, env_id=env_id, **settings)
+    run_dir = Path(run_dir) if run_dir is not None else None
+    resumed_from = agent.restore(run_dir) if run_dir is not None else 0
+    every = checkpoint_every or max(1, agent.total_steps // 10)
+    next_checkpoint = (agent.steps // every + 1) * every
+    threshold = stop_at_return
+    if threshold is None and agent.spec.target is not None:
+        threshold = agent.spec.target.value
+    solved_at = _first_solved(agent.episode_returns, agent.episode_ends, threshold)
+    writer = None
+    if tensorboard:
+        if run_dir is None:
+            raise InvalidInputError("tensorboard=True needs a run_dir to write the logs into")
+        writer = _summary_writer(run_dir)
+    progbar = keras.utils.Progbar(
+        agent.total_steps,
+        verbose=verbose,
+        stateful_metrics=("mean_return", "episodes"),
+        unit_name="step",
+    )
+    logged = len(agent.episode_returns)
+    while agent.steps < agent.total_steps:
+        agent.iterate()
+        if writer is not None:
+            _write_scalars(writer, agent, logged)
+        logged = len(agent.episode_returns)
+        if solved_at is None and logged >= 100 and threshold is not None:
+            if agent.mean_return(100) >= threshold:
+                solved_at = agent.steps
+        progbar.update(
+            min(agent.steps, agent.total_steps),
+            values=[("mean_return", agent.mean_return()), ("episodes", logged)],
+        )
+        if run_dir is not None and agent.steps >= next_checkpoint:
+            agent.save(run_dir)
+            next_checkpoint += every
+        if stop_at_return is not None and solved_at is not None:
+            break
+    result = {
+        "name": name,
+        "env_id": agent.env_id,
+        "agent": agent,
+        "model": agent.model,
+        "steps": agent.steps,
+        "episodes": len(agent.episode_returns),
+        "mean_return": agent.mean_return(),
+        "episode_returns": list(agent.episode_returns),
+        "episode_ends": list(agent.episode_ends),
+        "solved_at": solved_at,
+        "wall_time_s": time.perf_counter() - start,
+        "run_dir": run_dir,
+        "resumed_from": resumed_from,
+    }
+    if run_dir is not None:
+        agent.save(run_dir)
+        summary = {k: v for k, v in result.items() if k not in ("agent", "model", "run_dir")}
+        (run_dir / "history.json").write_text(json.dumps(summary))
+    return result
+
+
+def _first_solved(returns: list[float], ends: list[int], threshold: float | None) -> int | None:
+    if threshold is None or len(returns) < 100:
+        return None
+    means = np.convolve(returns, np.ones(100) / 100, mode="valid")
+    hits = np.flatnonzero(means >= threshold)
+    return int(ends[hits[0] + 99]) if len(hits) else None
+
+
+def _summary_writer(run_dir: Path):
+    import importlib.util
+
+    import tensorflow as tf
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise InvalidInputError(
+            "tensorboard=True needs the tensorboard package: pip install tensorboard"
+        )
+
+    return tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+
+
+def _write_scalars(writer, agent, logged: int) -> None:
+    import tensorflow as tf
+
+    with writer.as_default():
+        for value, end in zip(agent.episode_returns[logged:], agent.episode_ends[logged:]):
+            tf.summary.scalar("episode_return", value, step=end)
+        for key, value in getattr(agent, "metrics", {}).items():
+            tf.summary.scalar(key, float(value), step=agent.steps)
