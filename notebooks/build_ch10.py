@@ -1,0 +1,198 @@
+"""Writes notebook 10_generative without outputs.
+
+Run: python notebooks/build_ch10.py
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent
+
+SETUP = """import os, tempfile
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import matplotlib.pyplot as plt
+import fdl_keras
+from fdl_keras.data import first_available
+from fdl_keras.generative import (
+    SampleGrid, image_grid, train_generative, binarize_images, importance_weighted_bound,
+    active_dimensions, latent_traversal, annealed_langevin_dynamics, keras_score_fn,
+    onnx_score_fn, classifier_outputs, sample_quality,
+)
+
+FAST = os.environ.get("FDL_FAST") == "1"   # the test harness runs every notebook in fast mode
+WORK = tempfile.mkdtemp(prefix="fdl_nb_")   # runs and exports of this notebook go here
+dataset, why_not = first_available("mnist", "digits")
+print("dataset:", dataset, "| fast mode:", FAST)
+if why_not:
+    print("MNIST not available, using scikit-learn digits:", why_not)
+# Fast mode trains small networks on 512 images for a couple of epochs: the plots show the
+# mechanics, not the quality (benchmarks/RESULTS_generative.md has full-size numbers).
+LIMIT = 512 if FAST else None
+
+def show(images, title, columns=None):
+    plt.figure(figsize=(5, 5))
+    plt.imshow(image_grid(np.clip(images, 0, 1), columns), cmap="gray", vmin=0, vmax=1)
+    plt.title(title); plt.axis("off"); plt.show()"""
+
+VAE_TRAIN = """vae_config = dict(latent_dim=8, hidden_units=(128,)) if FAST else {}
+vae_run = train_generative("vae", dataset=dataset, epochs=2 if FAST else 30, limit=LIMIT,
+                           run_dir=os.path.join(WORK, "vae"), verbose=0, **vae_config)
+vae = vae_run.model
+plt.plot(vae_run.history["loss"], label="train -ELBO")
+plt.plot(vae_run.history["val_loss"], label="validation -ELBO")
+plt.xlabel("epoch"); plt.ylabel("nats per image"); plt.legend(); plt.show()
+print("test:", vae_run.test_metrics)"""
+
+VAE_NLL = """x_test = vae_run.data.arrays["test"][0]
+binary_test = binarize_images(x_test[: 200 if FAST else 2000], seed=0)
+bound = importance_weighted_bound(vae, binary_test, num_samples=100 if FAST else 1000)
+print(f"ELBO estimate of the test NLL: {-bound['elbo'].mean():.2f} nats")
+print(f"IWAE estimate (k={100 if FAST else 1000}):         {-bound['iwae'].mean():.2f} nats")
+assert np.all(bound["iwae"] >= bound["elbo"] - 1e-4)"""
+
+VAE_TRAVERSAL = """dims, activity = active_dimensions(vae, binary_test)
+print("latent activity, most active first:", np.round(activity, 3))
+values = np.linspace(-3, 3, 9)
+traversal = latent_traversal(vae, dims[:5], values)
+plt.figure(figsize=(7, 4))
+plt.imshow(image_grid(traversal), cmap="gray")
+plt.yticks([(i + 0.5) * (traversal.shape[2] + 1) for i in range(len(dims[:5]))],
+           [f"z[{d}]" for d in dims[:5]])
+plt.xticks([(j + 0.5) * (traversal.shape[3] + 1) for j in range(len(values))],
+           [f"{v:+.1f}" for v in values])
+plt.title("each row sweeps one latent unit, the others stay at 0"); plt.show()
+show(vae.predict(vae.noise_inputs(64, seed=0), verbose=0), "VAE samples (Bernoulli means)")"""
+
+GAN_TRAIN = """small = dict(
+    latent_dim=32, generator_filters=(32, 16, 8), discriminator_filters=(8, 16))
+gan_config = small if FAST else {}
+grids = SampleGrid(num_samples=36, seed=0)
+gan_run = train_generative("dcgan", dataset=dataset, epochs=2 if FAST else 20, limit=LIMIT,
+                           run_dir=os.path.join(WORK, "gan"), verbose=0, callbacks=[grids],
+                           **gan_config)
+gan = gan_run.model
+fig, axes = plt.subplots(1, len(grids.grids), figsize=(4 * len(grids.grids), 4))
+for ax, (epoch, grid) in zip(np.atleast_1d(axes), grids.grids.items()):
+    ax.imshow(grid, cmap="gray"); ax.set_title(f"epoch {epoch + 1}"); ax.axis("off")
+plt.show()
+plt.plot(gan_run.history["d_loss"], label="discriminator")
+plt.plot(gan_run.history["g_loss"], label="generator")
+plt.xlabel("epoch"); plt.legend(); plt.show()"""
+
+NCSN_TRAIN = """ncsn_config = dict(filters=(8, 16), embedding_dim=16) if FAST else {}
+ncsn_run = train_generative("ncsn", dataset=dataset, epochs=1 if FAST else 20, limit=LIMIT,
+                            run_dir=os.path.join(WORK, "ncsn"), verbose=0, **ncsn_config)
+ncsn = ncsn_run.model
+print("noise levels:", np.round(ncsn.sigmas, 4))
+print("denoising score matching loss per epoch:", np.round(ncsn_run.history["loss"], 1))"""
+
+NCSN_SAMPLE = """start, _ = ncsn.noise_inputs(36, seed=0)
+steps = 3 if FAST else 100
+langevin = annealed_langevin_dynamics(keras_score_fn(ncsn), start, ncsn.sigmas,
+                                      steps_per_level=steps, seed=0)
+show(start, "start: uniform noise")
+show(langevin, f"after annealed Langevin dynamics ({len(ncsn.sigmas)} levels x {steps} steps)")"""
+
+METRICS = """# The chapter-7 CNN as feature extractor: the one `fdl train mnist_cnn` saved, if any,
+# else a small one trained here.
+from pathlib import Path
+saved = Path("../runs/mnist_cnn/model.keras")
+if saved.is_file() and dataset == "mnist":
+    import keras
+    classifier = keras.saving.load_model(saved)
+else:
+    small = dict(filters=(8, 16), dense_units=64) if FAST else {}
+    classifier = fdl_keras.train("mnist_cnn", dataset=dataset, epochs=1 if FAST else 3,
+                                 limit=LIMIT, run_dir=os.path.join(WORK, "cnn"), verbose=0,
+                                 **small).model
+n = 256 if FAST else 2000
+reference, _ = classifier_outputs(classifier, x_test[:n])
+samples = {
+    "VAE": vae.predict(vae.noise_inputs(n, seed=1), verbose=0),
+    "DCGAN": gan.predict(gan.noise_inputs(n, seed=1), verbose=0),
+    "NCSN": fdl_keras.generative.score.sample(ncsn, n, seed=1, steps_per_level=steps),
+    "real (training images)": vae_run.data.arrays["validation"][0][:n],
+}
+for name, images in samples.items():
+    q = sample_quality(classifier, np.clip(images, 0, 1), reference)
+    print(f"{name:24s} Frechet distance {q['frechet_distance']:9.2f}   "
+          f"mean confidence {q['mean_confidence']:.3f}")"""
+
+EXPORT = """exported = {"generator": gan, "score_network": ncsn}
+if not FAST:  # the VAE decoder exports the same way (tests/generative/test_samplers.py)
+    exported["vae_decoder"] = vae
+for what, model in exported.items():
+    report = fdl_keras.export(model, os.path.join(WORK, what), sample=model.noise_inputs(8, seed=3),
+                              measure_latency=not FAST)
+    diffs = {k: v["max_abs_diff"] for k, v in report["runtimes"].items() if k != "keras"}
+    print(f"{what:14s} inputs {report['inputs']}  max |diff| vs Keras {diffs}")
+onnx_path = os.path.join(WORK, "score_network", "model.onnx")
+in_keras = annealed_langevin_dynamics(keras_score_fn(ncsn), start[:8], ncsn.sigmas,
+                                      steps_per_level=steps, seed=5)
+in_onnx = annealed_langevin_dynamics(onnx_score_fn(onnx_path), start[:8], ncsn.sigmas,
+                                     steps_per_level=steps, seed=5)
+print("Langevin samples, Keras vs onnxruntime, max |diff|:", np.abs(in_keras - in_onnx).max())"""
+
+nb = new_notebook()
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nb.cells = [
+    new_markdown_cell(
+        "# Chapter 10 - generative models\n\n"
+        "Three ways to learn a distribution over MNIST digits, each trained with its own "
+        "`train_step` and exported with every random input made explicit:\n\n"
+        "- a **variational autoencoder** (Kingma & Welling 2014) trained on the evidence lower "
+        "bound, evaluated by the importance-weighted bound (Burda et al. 2016);\n"
+        "- a **DCGAN** (Radford et al. 2016), generator against discriminator;\n"
+        "- a **noise-conditional score network** trained by denoising score matching and "
+        "sampled by annealed Langevin dynamics (Song & Ermon 2019)."
+    ),
+    new_code_cell(SETUP),
+    new_markdown_cell(
+        "## Variational autoencoder\n"
+        "Encoder q(z|x) = N(mu, diag(exp(log_var))), a reparameterised `tfp` sample per "
+        "example, Bernoulli decoder, on MNIST binarised stochastically in `tf.data` (a new "
+        "binarisation every epoch). The loss is the negative ELBO in nats per image."
+    ),
+    new_code_cell(VAE_TRAIN),
+    new_markdown_cell(
+        "### Test log-likelihood\nThe ELBO is a lower bound on log p(x); averaging k importance "
+        "weights inside the log gives a tighter one, never looser for the same samples."
+    ),
+    new_code_cell(VAE_NLL),
+    new_markdown_cell(
+        "### Latent traversal\nUnits ordered by activity Cov_x(E_q[z_u]); inactive units "
+        "(activity near 0) are ones the KL term switched off."
+    ),
+    new_code_cell(VAE_TRAVERSAL),
+    new_markdown_cell(
+        "## DCGAN\nBoth networks step together from one generated batch; a `SampleGrid` "
+        "callback draws the same 36 noise vectors at the end of every epoch."
+    ),
+    new_code_cell(GAN_TRAIN),
+    new_markdown_cell(
+        "## Score-based model\nThe network sees a noisy image and its noise level sigma and "
+        "estimates grad log p_sigma; annealed Langevin dynamics walks uniform noise down the "
+        "geometric schedule of sigmas."
+    ),
+    new_code_cell(NCSN_TRAIN),
+    new_code_cell(NCSN_SAMPLE),
+    new_markdown_cell(
+        "## Sample quality without downloads\nFréchet distance between Gaussians fitted to the "
+        "chapter-7 CNN's `dense` features of samples and of real test images, and the CNN's mean "
+        "confidence. Small sample sets bias the Fréchet distance upward: compare rows of the same "
+        "size, including the real-image row."
+    ),
+    new_code_cell(METRICS),
+    new_markdown_cell(
+        "## Export with explicit noise\nThe generator and the VAE decoder take the latent noise "
+        "as input, the score network the image and the noise level; the Langevin loop runs "
+        "outside, so the same loop on onnxruntime reproduces the Keras samples."
+    ),
+    new_code_cell(EXPORT),
+]
+
+if __name__ == "__main__":
+    nbformat.write(nb, HERE / "10_generative.ipynb")
