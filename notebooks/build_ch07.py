@@ -142,7 +142,7 @@ CELLS = [
     size, steps = (48, 15) if FAST else (128, 100)
     content = style_transfer.resize(photos["china"], size)
     style = style_transfer.resize(photos["flower"], size)
-    cache = os.path.expanduser("~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    cache = os.path.expanduser(f"~/.keras/models/{style_transfer.VGG19_NOTOP_FILE}")
     weights = "imagenet" if os.path.exists(cache) else None
     result = style_transfer.stylize(content, style, steps=steps, weights=weights,
                                     output=os.path.join(WORK, "styled.png"), progress=False)

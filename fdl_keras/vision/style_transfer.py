@@ -30,6 +30,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fdl_keras import config
+from fdl_keras.errors import FdlError
 from fdl_keras.registry import FitConfig, register
 from fdl_keras.serialization import ConfigModel, serializable
 
@@ -40,6 +42,7 @@ GATYS_CONTENT_LAYERS = ("block4_conv2",)
 # VGG convolutions include their ReLU, so a conv layer's output is the paper's relu output.
 JOHNSON_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
 JOHNSON_CONTENT_LAYERS = ("block3_conv3",)
+VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"  # what Keras downloads
 
 
 # --- Feature extractor and losses ------------------------------------------------------------
@@ -53,9 +56,22 @@ def vgg19_features(layers: Sequence[str], weights: str | Path | None = None) -> 
         weights: ``None`` (random), ``"imagenet"`` or a path to a VGG19 weights file.
     """
     local = weights not in (None, "imagenet")
-    base = keras.applications.VGG19(
-        include_top=False, weights=None if local else weights, input_shape=(None, None, 3)
-    )
+    cached = Path(config.keras_cache_dir()).parent / "models" / VGG19_NOTOP_FILE
+    if weights == "imagenet" and config.offline() and not cached.is_file():
+        raise FdlError(
+            f"FDL_OFFLINE=1 and {cached} is missing: put the VGG19 weights there, pass their "
+            "path as weights=, or pass weights=None for random features"
+        )
+    try:
+        base = keras.applications.VGG19(
+            include_top=False, weights=None if local else weights, input_shape=(None, None, 3)
+        )
+    except Exception as exc:  # noqa: BLE001 - any download failure means "not available"
+        raise FdlError(
+            f"VGG19 ImageNet weights are not in the Keras cache and could not be downloaded "
+            f"({type(exc).__name__}); pass weights=None for random features or the path of "
+            f"{VGG19_NOTOP_FILE}"
+        ) from exc
     if local:
         base.load_weights(str(weights))
     base.trainable = False

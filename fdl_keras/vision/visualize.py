@@ -26,9 +26,14 @@ def first_conv_layer(model):
     """The first ``Conv2D`` layer of ``model`` (searching nested models too)."""
     import keras
 
-    for layer in model._flatten_layers(include_self=False):
+    for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D):
             return layer
+        if isinstance(layer, keras.Model):
+            try:
+                return first_conv_layer(layer)
+            except ValueError:
+                continue
     raise ValueError(f"{model.name} has no Conv2D layer to visualise")
 
 

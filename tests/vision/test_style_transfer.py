@@ -57,6 +57,9 @@ def test_style_network_trains_with_the_perceptual_loss_and_runs_any_size_in_onnx
     assert got.shape == (1, 16, 24, 3)
 
 
-def test_bad_shapes_are_refused():
+def test_bad_shapes_and_missing_weights_are_refused(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="image_shape must be"):
         st.StyleTransferNet(image_shape=(32, 32, 1))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # FDL_OFFLINE=1 is set by conftest
+    with pytest.raises(fdl_keras.FdlError, match="weights=None for random features"):
+        st.vgg19_features(st.GATYS_STYLE_LAYERS, weights="imagenet")
