@@ -115,7 +115,7 @@ def main() -> None:
     }
     (out / "norm_experiment.json").write_text(json.dumps(record, indent=2))
     _plot(results, args.target, data.info.name, out / "norm_experiment.png")
-    print(f"| norm | steps to {args.target:.0%} val. accuracy | steps run | best accuracy | s |")
+    print(f"| norm | steps to {args.target:.1%} val. accuracy | steps run | best accuracy | s |")
     print("|---|---|---|---|---|")
     for norm, r in results.items():
         reached = r["steps_to_target"] or f"not in {r['steps_run']}"

@@ -199,7 +199,7 @@ class ResNet(ConfigModel):
                 stage_filters[0], 7, strides=2, padding="same", use_bias=False, name="stem_conv"
             )(inputs)
         if not preactivation:
-            x = keras.layers.BatchNormalization(name="stem_bn")(x)
+            x = _batch_norm("stem_bn")(x)
             x = keras.layers.ReLU(name="stem_relu")(x)
         if stem == "imagenet":
             x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
@@ -214,7 +214,7 @@ class ResNet(ConfigModel):
                     name=f"stage{stage + 1}_block{index + 1}",
                 )
         if preactivation:
-            x = keras.layers.BatchNormalization(name="post_bn")(x)
+            x = _batch_norm("post_bn")(x)
             x = keras.layers.ReLU(name="post_relu")(x)
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         outputs = keras.layers.Dense(
@@ -262,8 +262,13 @@ def _conv(x, filters: int, kernel: int, stride: int, name: str):
     )(x)
 
 
+def _batch_norm(name: str) -> keras.layers.BatchNormalization:
+    # Momentum 0.9 and epsilon 1e-5 as in keras-hub's ResNet and the papers' Torch code.
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
 def _bn_relu(x, name: str):
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = _batch_norm(f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -281,7 +286,7 @@ def _shortcut(x, residual, filters: int, stride: int, preactivation: bool, kind:
     source = residual if preactivation else x
     skip = _conv(source, filters, 1, stride, f"{name}_shortcut")
     if not preactivation:
-        skip = keras.layers.BatchNormalization(name=f"{name}_shortcut_bn")(skip)
+        skip = _batch_norm(f"{name}_shortcut_bn")(skip)
     return skip
 
 
@@ -289,6 +294,6 @@ def _merge(skip, y, preactivation: bool, last_conv: str, name: str):
     """v2 adds and stops; v1 normalises the last convolution, adds, then applies ReLU."""
     if preactivation:
         return keras.layers.Add(name=f"{name}_add")([skip, y])
-    y = keras.layers.BatchNormalization(name=f"{last_conv}_bn")(y)
+    y = _batch_norm(f"{last_conv}_bn")(y)
     y = keras.layers.Add(name=f"{name}_add")([skip, y])
     return keras.layers.ReLU(name=f"{name}_out")(y)
