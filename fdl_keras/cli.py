@@ -29,10 +29,21 @@ def cmd_list(args) -> int:
     from fdl_keras.registry import list_models
 
     specs = list_models(args.chapter)
-    print(f"{'name':<14} {'ch':>2}  {'dataset':<13} {'target':<32} summary")
-    for s in specs:
-        target = str(s.target) if s.target else "-"
-        print(f"{s.name:<14} {s.chapter:>2}  {s.dataset:<13} {target:<32} {s.summary}")
+    rows = [
+        (s.name, str(s.chapter), s.dataset, str(s.target) if s.target else "-", s.summary)
+        for s in specs
+    ]
+    header = ("name", "ch", "dataset", "target", "summary")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        cells = [
+            row[0].ljust(widths[0]),
+            row[1].rjust(widths[1]),
+            row[2].ljust(widths[2]),
+            row[3].ljust(widths[3]),
+            row[4],
+        ]
+        print("  ".join(cells))
     return 0
 
 
@@ -56,28 +67,67 @@ def cmd_info(args) -> int:
 
 def cmd_train(args) -> int:
     from fdl_keras.export import export
-    from fdl_keras.training import train
+    from fdl_keras.registry import get_spec
 
-    result = train(
-        args.name,
+    spec = get_spec(args.name)
+    verbose = 1 if sys.stdout.isatty() else 2
+    if spec.training == "rl":
+        return _train_agent(args, verbose)
+    common = dict(
         dataset=args.dataset,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
-        strategy=args.strategy,
         seed=args.seed,
         run_dir=args.run_dir,
         limit=args.limit,
-        augment=not args.no_augment,
-        tensorboard=args.tensorboard,
-        verbose=1 if sys.stdout.isatty() else 2,
+        verbose=verbose,
     )
+    if spec.training == "fit":
+        from fdl_keras.training import train
+
+        result = train(
+            args.name,
+            strategy=args.strategy,
+            augment=not args.no_augment,
+            tensorboard=args.tensorboard,
+            **common,
+        )
+    elif spec.task == "generative":
+        from fdl_keras.generative.training import train_generative
+
+        result = train_generative(args.name, **common)
+    else:
+        from fdl_keras.errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"{args.name} trains with its own loop in {spec.builder.__module__}; "
+            "use that module's functions (see its docstring)"
+        )
     if result.initial_epoch:
         print(f"resumed at epoch {result.initial_epoch + 1}")
     print(f"test: {_format_metrics(result.test_metrics)}  (run dir: {result.run_dir})")
     if args.export:
-        sample = result.data.sample_batch(8)[0]
+        sample = result.data.sample_batch(8)[0] if spec.training == "fit" else None
         _print_report(export(result.model, args.export, sample=sample), args.export)
+    return 0
+
+
+def _train_agent(args, verbose: int) -> int:
+    from fdl_keras.rl import train_agent
+
+    summary = train_agent(
+        args.name,
+        total_steps=args.steps,
+        run_dir=args.run_dir,
+        seed=args.seed,
+        verbose=1 if verbose == 1 else 0,
+        tensorboard=args.tensorboard,
+    )
+    shown = {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
+    print(
+        "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
+    )
     return 0
 
 
@@ -201,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a system (a killed run resumes in the same run dir)")
     p.add_argument("name")
     p.add_argument("--epochs", type=int)
+    p.add_argument("--steps", type=int, help="environment steps (reinforcement-learning systems)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--dataset")
