@@ -20,6 +20,7 @@ import tensorflow as tf
 from fdl_keras.errors import InvalidInputError
 from fdl_keras.registry import get_spec
 from fdl_keras.rl.envs import env_shapes, make_vector_env
+from fdl_keras.rl.returns import generalized_advantages
 
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
@@ -196,6 +197,73 @@ class Agent:
                 break
         envs.close()
         return returns
+
+
+class OnPolicyAgent(Agent):
+    """An actor-critic agent that learns from fresh rollouts of ``num_envs`` environments.
+
+    Subclasses (PPO, TRPO, A2C) get :meth:`collect`: ``n_steps`` from each environment with the
+    current policy, with GAE(``gamma``, ``gae_lambda``) advantages and value targets.
+    """
+
+    def __init__(self, name: str, **kwargs):
+        super().__init__(name, **kwargs)
+        self.envs = make_vector_env(self.env_id, self.config["num_envs"], seed=self.seed)
+        self.reset_envs(self.seed)
+
+    def reset_envs(self, seed: int) -> None:
+        self.observations, _ = self.envs.reset(seed=seed)
+        self.running_returns = np.zeros(self.config["num_envs"])
+
+    @tf.function(reduce_retracing=True)
+    def _forward(self, observations):
+        logits, values = self.model(tf.cast(observations, tf.float32))
+        return logits, values[:, 0]
+
+    def greedy_actions(self, observations, state=None):
+        logits, _ = self._forward(np.asarray(observations))
+        return np.argmax(logits, axis=-1), state
+
+    def collect(self) -> dict[str, np.ndarray]:
+        """``n_steps`` of every environment with the current stochastic policy, plus GAE.
+
+        Returns flat ``(n_steps * num_envs, ...)`` arrays: ``observations``, ``actions``,
+        ``rewards``, ``dones``, ``values``, ``logits``, ``advantages`` and ``value_targets``.
+        """
+        c = self.config
+        steps = {k: [] for k in ("observations", "actions", "rewards", "dones", "values", "logits")}
+        for _ in range(c["n_steps"]):
+            logits, values = (t.numpy() for t in self._forward(self.observations))
+            actions = sample_actions(logits, self.rng)
+            observations, rewards, terminated, truncated, info = self.envs.step(actions)
+            self.running_returns += rewards
+            done = terminated | truncated
+            # Time limits: bootstrap from the value of the final observation (Pardo et al. 2018).
+            cut = truncated & ~terminated
+            if cut.any():
+                final = np.stack(info["final_obs"][cut])
+                rewards = rewards.astype(np.float32)
+                rewards[cut] += c["gamma"] * self._forward(final)[1].numpy()
+            for key, value in zip(
+                steps, (self.observations, actions, rewards, done, values, logits)
+            ):
+                steps[key].append(value)
+            self.observations = observations
+            self.steps += c["num_envs"]
+            self.log_episodes(self.running_returns[done])
+            self.running_returns[done] = 0.0
+        batch = {k: np.asarray(v) for k, v in steps.items()}
+        last_values = self._forward(self.observations)[1].numpy()
+        batch["advantages"], batch["value_targets"] = generalized_advantages(
+            batch["rewards"],
+            batch["values"],
+            batch["dones"],
+            last_values,
+            c["gamma"],
+            c["gae_lambda"],
+        )
+        # (time, envs, ...) -> (time * envs, ...)
+        return {k: v.reshape(-1, *v.shape[2:]) for k, v in batch.items()}
 
 
 def sample_actions(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -20,14 +20,14 @@ from fdl_keras.rl.train import agent_class
 def example_inputs(spec: ModelSpec, model, size: int = 8, seed: int = 0):
     """Model inputs made of real observations of ``spec.dataset`` (the environment id).
 
-    A recurrent network (inputs: sequences and LSTM states) gets ``size`` sequences of 4 steps
-    and zero initial states.
+    A recurrent network (inputs: sequences and a state) gets ``size`` sequences of 4 steps and
+    a zero initial state.
     """
     return as_inputs(model, random_rollout(spec.dataset, size * 4, seed=seed)["observations"])
 
 
 def as_inputs(model, observations: np.ndarray):
-    """``observations`` shaped for ``model``: a batch, or sequences of 4 plus zero states."""
+    """``observations`` shaped for ``model``: a batch, or sequences of 4 plus a zero state."""
     if len(model.inputs) == 1:
         return observations[: len(observations) // 4]
     sequences = observations.reshape(-1, 4, *observations.shape[1:])

@@ -104,10 +104,14 @@ class DQN(Agent):
         self.optimizer.build(self.model.trainable_variables)
         self.loss_fn = keras.losses.Huber()
         self.env = make_env(self.env_id, seed=self.seed)
-        dtype = self.env.observation_space.dtype
-        self.buffer = ReplayBuffer(c["buffer_size"], self.observation_shape, dtype)
+        self.buffer = self.make_buffer()
         self.episode_return = 0.0
         self.reset_envs(self.seed)
+
+    def make_buffer(self):
+        """The replay buffer, storing observations in the environment's dtype."""
+        dtype = self.env.observation_space.dtype
+        return ReplayBuffer(self.config["buffer_size"], self.observation_shape, dtype)
 
     def trackables(self):
         return {**super().trackables(), "target_model": self.target_model}

@@ -8,7 +8,7 @@
   through deep reinforcement learning", Nature 2015 (three ReLU convolutions, a 512-unit ReLU
   layer, one linear output per action) on 4 stacked 84x84 grey frames.
 - :class:`RecurrentQNetwork`: the DRQN of Hausknecht & Stone 2015, an LSTM over the observation
-  sequence, with its state as explicit inputs and outputs so acting can carry it step by step.
+  sequence, with its state as an explicit input and output so acting can carry it step by step.
 
 Every network is deterministic: sampling and exploration stay in the agents, outside the graph,
 so the exported SavedModel/ONNX policies are pure functions of the observation.
@@ -55,6 +55,39 @@ def _dense_tower(x, hidden_units, activation: str, prefix: str):
     training="rl",
     task="actor_critic",
     summary="REINFORCE with a value baseline and discounted, normalised returns (Williams 1992)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)
+@register(
+    "trpo_cartpole",
+    chapter=13,
+    dataset="CartPole-v1",
+    training="rl",
+    task="actor_critic",
+    summary="TRPO: conjugate-gradient natural step, KL line search, GAE (Schulman et al. 2015)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)
+@register(
+    "a2c_cartpole",
+    chapter=13,
+    dataset="CartPole-v1",
+    training="rl",
+    task="actor_critic",
+    summary="A2C: synchronous advantage actor-critic on 8 envs (Mnih et al. 2016)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)
+@register(
+    "a3c_cartpole",
+    chapter=13,
+    dataset="CartPole-v1",
+    training="rl",
+    task="actor_critic",
+    summary="A3C: worker threads apply their gradients to shared weights (Mnih et al. 2016)",
     target=CARTPOLE_TARGET,
     defaults=CARTPOLE,
     tiny={"hidden_units": (8,)},
@@ -244,13 +277,24 @@ class NatureQNetwork(ConfigModel):
         self._remember(arguments)
 
 
+@register(
+    "drqn_flickering_cartpole",
+    chapter=13,
+    dataset="FlickeringCartPole-v1",
+    training="rl",
+    task="q_values",
+    summary="DRQN: LSTM Q-network on sequences, for CartPole with blanked observations",
+    defaults=CARTPOLE,
+    tiny={"hidden_units": 8, "lstm_units": 8},
+)
 @serializable
 class RecurrentQNetwork(ConfigModel):
     """DRQN: action values at every step of an observation sequence, through an LSTM.
 
-    Inputs are ``[observations (batch, time, *observation_shape), state_h, state_c]`` and outputs
-    ``[q_values (batch, time, actions), state_h, state_c]``: training unrolls sequences from a
-    zero state, acting feeds one step at a time and carries the returned state.
+    Inputs are ``[observations (batch, time, *observation_shape), state (batch, 2 * lstm_units)]``
+    and outputs ``[q_values (batch, time, actions), updated_state]``, the LSTM's ``h`` and ``c``
+    side by side: training unrolls sequences from a zero state, acting feeds one step at a time
+    and carries the state it gets back.
 
     Args:
         observation_shape: shape of one observation.
@@ -261,7 +305,7 @@ class RecurrentQNetwork(ConfigModel):
     Example:
         >>> model = RecurrentQNetwork((4,), 2, lstm_units=16)
         >>> [tuple(o.shape) for o in model.outputs]
-        [(None, None, 2), (None, 16), (None, 16)]
+        [(None, None, 2), (None, 32)]
     """
 
     def __init__(
@@ -277,18 +321,15 @@ class RecurrentQNetwork(ConfigModel):
 
         # === Functional Model ===
         observations = keras.Input(shape=(None, *observation_shape), name="observations")
-        state_h = keras.Input(shape=(lstm_units,), name="state_h")
-        state_c = keras.Input(shape=(lstm_units,), name="state_c")
+        state = keras.Input(shape=(2 * lstm_units,), name="state")
         x = keras.layers.Dense(hidden_units, activation="relu", name="encoder")(observations)
         x, h, c = keras.layers.LSTM(
             lstm_units, return_sequences=True, return_state=True, name="lstm"
-        )(x, initial_state=[state_h, state_c])
+        )(x, initial_state=[state[:, :lstm_units], state[:, lstm_units:]])
         q_values = keras.layers.Dense(num_actions, name="q_values")(x)
-        h = keras.layers.Identity(name="next_state_h")(h)
-        c = keras.layers.Identity(name="next_state_c")(c)
-        super().__init__(
-            inputs=[observations, state_h, state_c], outputs=[q_values, h, c], **kwargs
-        )
+        # tf2onnx lists graph outputs by name: "q_values" < "updated_state" keeps their order.
+        updated_state = keras.layers.Concatenate(name="updated_state")([h, c])
+        super().__init__(inputs=[observations, state], outputs=[q_values, updated_state], **kwargs)
 
         # === Config ===
         self._remember(arguments)

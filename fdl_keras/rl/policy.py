@@ -2,9 +2,9 @@
 
 A policy network's first output ranks the actions (logits or Q-values), so the greedy policy is
 its argmax in any runtime. :func:`play_episode` plays one seeded episode with a ``run(inputs)``
-function (``fdl_keras.export``'s Keras or onnxruntime runner), threading the LSTM state of a
-recurrent Q-network from step to step; the same seed and the same network give the same actions
-in every runtime.
+function (``fdl_keras.export``'s Keras or onnxruntime runner), threading the state of a
+recurrent Q-network (its second input and output) from step to step; the same seed and the
+same network give the same actions in every runtime.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def play_episode(
         run: ``run(list of input arrays) -> list of output arrays``; output 0 ranks the actions.
         env_id: the environment.
         seed: the episode's seed.
-        state_size: LSTM state size for a recurrent network (inputs observation sequence, h, c).
+        state_size: state size of a recurrent network (inputs: observation sequence, state).
         max_steps: a safety bound on the episode length.
         render: also return the ``rgb_array`` frames.
 
@@ -67,7 +67,7 @@ def play_episode(
     """
     env = make_env(env_id, seed=seed, render_mode="rgb_array" if render else None)
     observation, _ = env.reset(seed=seed)
-    state = [np.zeros((1, state_size), np.float32)] * 2 if state_size else []
+    state = [np.zeros((1, state_size), np.float32)] if state_size else []
     actions, rewards, frames = [], [], []
     for _ in range(max_steps):
         if render:

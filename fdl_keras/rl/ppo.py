@@ -19,8 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from fdl_keras.rl.agent import Agent, sample_actions
-from fdl_keras.rl.envs import make_vector_env
+from fdl_keras.rl.agent import OnPolicyAgent
 from fdl_keras.rl.returns import generalized_advantages
 
 
@@ -52,7 +51,7 @@ def ppo_loss(
     return total, policy_loss, value_loss, entropy
 
 
-class PPO(Agent):
+class PPO(OnPolicyAgent):
     """PPO-clip on a vector of environments."""
 
     settings = {
@@ -84,8 +83,6 @@ class PPO(Agent):
             schedule, epsilon=1e-5, global_clipnorm=c["max_grad_norm"]
         )
         self.optimizer.build(self.model.trainable_variables)
-        self.envs = make_vector_env(self.env_id, c["num_envs"], seed=self.seed)
-        self.reset_envs(self.seed)
 
     @staticmethod
     def rollout_loss(model, rollout, gamma: float = 0.99, gae_lambda: float = 0.95):
@@ -99,64 +96,12 @@ class PPO(Agent):
             logits, values, rollout["actions"], old_log_probs, advantages, targets, 0.2
         )[0]
 
-    def reset_envs(self, seed: int) -> None:
-        self.observations, _ = self.envs.reset(seed=seed)
-        self.running_returns = np.zeros(self.config["num_envs"])
-
-    @tf.function(reduce_retracing=True)
-    def _forward(self, observations):
-        logits, values = self.model(tf.cast(observations, tf.float32))
-        return logits, values[:, 0]
-
-    def greedy_actions(self, observations, state=None):
-        logits, _ = self._forward(np.asarray(observations))
-        return np.argmax(logits, axis=-1), state
-
-    def collect(self) -> dict[str, np.ndarray]:
-        """``n_steps`` of every environment with the current stochastic policy, plus GAE."""
-        c = self.config
-        steps = {k: [] for k in ("observations", "actions", "rewards", "dones", "values", "logits")}
-        for _ in range(c["n_steps"]):
-            logits, values = (t.numpy() for t in self._forward(self.observations))
-            actions = sample_actions(logits, self.rng)
-            observations, rewards, terminated, truncated, info = self.envs.step(actions)
-            self.running_returns += rewards
-            done = terminated | truncated
-            # Time limits: bootstrap from the value of the final observation (Pardo et al. 2018).
-            cut = truncated & ~terminated
-            if cut.any():
-                final = np.stack(info["final_obs"][cut])
-                rewards = rewards.astype(np.float32)
-                rewards[cut] += c["gamma"] * self._forward(final)[1].numpy()
-            for key, value in zip(
-                steps, (self.observations, actions, rewards, done, values, logits)
-            ):
-                steps[key].append(value)
-            self.observations = observations
-            self.steps += c["num_envs"]
-            self.log_episodes(self.running_returns[done])
-            self.running_returns[done] = 0.0
-        batch = {k: np.asarray(v) for k, v in steps.items()}
-        last_values = self._forward(self.observations)[1].numpy()
-        batch["advantages"], batch["value_targets"] = generalized_advantages(
-            batch["rewards"],
-            batch["values"],
-            batch["dones"],
-            last_values,
-            c["gamma"],
-            c["gae_lambda"],
-        )
-        return batch
-
     def iterate(self) -> None:
         c = self.config
         batch = self.collect()
         data = {
-            "observations": batch["observations"].reshape(-1, *self.observation_shape),
-            "actions": batch["actions"].reshape(-1),
-            "old_log_probs": _log_softmax_taken(batch["logits"], batch["actions"]).reshape(-1),
-            "advantages": batch["advantages"].reshape(-1),
-            "value_targets": batch["value_targets"].reshape(-1),
+            "old_log_probs": _log_softmax_taken(batch["logits"], batch["actions"]),
+            **{k: batch[k] for k in ("observations", "actions", "advantages", "value_targets")},
         }
         clip_range = np.float32(c["clip_range"] * (1.0 - self.progress()))
         size = len(data["actions"])

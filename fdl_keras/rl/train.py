@@ -17,9 +17,13 @@ from fdl_keras.registry import get_spec
 #: The agent class that trains each registered RL system.
 AGENTS = {
     "reinforce_cartpole": "fdl_keras.rl.reinforce:Reinforce",
+    "a2c_cartpole": "fdl_keras.rl.a3c:A2C",
+    "a3c_cartpole": "fdl_keras.rl.a3c:A3C",
     "dqn_cartpole": "fdl_keras.rl.dqn:DQN",
     "dqn_breakout": "fdl_keras.rl.dqn:DQN",
+    "drqn_flickering_cartpole": "fdl_keras.rl.drqn:DRQN",
     "ppo_cartpole": "fdl_keras.rl.ppo:PPO",
+    "trpo_cartpole": "fdl_keras.rl.trpo:TRPO",
 }
 
 
@@ -51,6 +55,7 @@ def train_agent(
     tensorboard: bool = False,
     checkpoint_every: int | None = None,
     stop_at_return: float | None = None,
+    time_limit_s: float | None = None,
     **settings: Any,
 ) -> dict:
     """Trains the RL system ``name`` for ``total_steps`` environment steps.
@@ -69,6 +74,7 @@ def train_agent(
         tensorboard: also write episode returns and losses as TensorBoard scalars.
         checkpoint_every: steps between checkpoints (default: a tenth of the run).
         stop_at_return: stop early once the mean return of the last 100 episodes reaches it.
+        time_limit_s: stop (with a checkpoint) after this many seconds of wall time.
         **settings: agent settings replacing the system's defaults (see the agent's ``settings``).
 
     Returns:
@@ -115,6 +121,8 @@ def train_agent(
             agent.save(run_dir)
             next_checkpoint += every
         if stop_at_return is not None and solved_at is not None:
+            break
+        if time_limit_s is not None and time.perf_counter() - start > time_limit_s:
             break
     result = {
         "name": name,

@@ -42,7 +42,7 @@ def test_ppo_clips_the_ratio():
 
 def test_reinforce_improves_on_cartpole():
     result = train_agent(
-        "reinforce_cartpole", total_steps=6_000, seed=0, verbose=0, learning_rate=3e-3
+        "reinforce_cartpole", total_steps=4_000, seed=0, verbose=0, learning_rate=3e-3
     )
     assert improved(result), result["episode_returns"]
 

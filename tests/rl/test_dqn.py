@@ -100,7 +100,7 @@ def test_dqn_improves_on_cartpole():
     pytest.importorskip("gymnasium", reason="the RL agents need the rl extra")
     from fdl_keras.rl import train_agent
 
-    result = train_agent("dqn_cartpole", total_steps=6_000, seed=0, verbose=0, **SMALL)
+    result = train_agent("dqn_cartpole", total_steps=5_000, seed=0, verbose=0, **SMALL)
     returns = np.asarray(result["episode_returns"])
     assert returns[-10:].mean() > 2 * returns[:10].mean(), returns
     assert result["agent"].evaluate(20).mean() > 60

@@ -1,0 +1,164 @@
+"""Writes notebook 13_reinforcement_learning without outputs.
+
+Run: python notebooks/build_ch13.py
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent
+
+SETUP = """import os, tempfile
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import matplotlib.pyplot as plt
+import gymnasium
+from fdl_keras.rl import train_agent
+from fdl_keras.rl.envs import make_env, random_rollout
+from fdl_keras.rl.returns import discounted_returns, generalized_advantages
+from fdl_keras.rl.policy import export_policy, keras_policy, onnx_policy, play_episode
+
+FAST = os.environ.get("FDL_FAST") == "1"   # the test harness runs every notebook in fast mode
+WORK = tempfile.mkdtemp(prefix="fdl_nb_")   # runs, frames and exports of this notebook go here
+print("fast mode:", FAST, "| outputs in", WORK)
+# Fast mode trains each agent for a few thousand steps: the curves show the mechanics, not
+# the final quality (benchmarks/RESULTS_rl.md has the full runs)."""
+
+ENVS = """env = make_env("CartPole-v1", seed=0)
+observation, _ = env.reset(seed=0)
+print("observation (x, x', theta, theta'):", observation, "| actions:", env.action_space)
+flicker = random_rollout("FlickeringCartPole-v1", 12, seed=0)["observations"]
+print("flickering CartPole, first 12 observations (blanked rows are zeros):")
+print(np.round(flicker, 2))
+try:
+    breakout = make_env("ALE/Breakout-v5", seed=0)
+    frames, _ = breakout.reset(seed=0)
+    for _ in range(20):
+        frames, *_ = breakout.step(1)  # FIRE, then the ball moves
+    fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
+    for i, ax in enumerate(axes):
+        ax.imshow(frames[i], cmap="gray"); ax.set_title(f"Breakout frame t-{3 - i}"); ax.axis("off")
+    plt.show()
+    print("Breakout observation:", frames.shape, frames.dtype, "(84x84 grey, 4 stacked)")
+except (ImportError, gymnasium.error.Error) as err:
+    print("Breakout needs ale-py and opencv (the rl extra):", err)"""
+
+RETURNS = """rewards = np.array([1.0, 1.0, 1.0, 1.0])
+dones = np.array([0, 0, 1, 0])                 # the first episode ends at step 2
+print("discounted returns, gamma 0.9, bootstrap 10:",
+      discounted_returns(rewards, dones, 0.9, last_value=10.0))
+values = np.array([2.0, 1.5, 1.0, 5.0])
+for lam in (0.0, 0.95, 1.0):
+    advantages, _ = generalized_advantages(rewards, values, dones, 10.0, 0.9, lam)
+    print(f"GAE lambda={lam:4}:", np.round(advantages, 3))"""
+
+TRAIN = """budgets = {
+    "ppo_cartpole": (4_096, {}) if FAST else (100_000, {}),
+    "reinforce_cartpole": (2_000, {"learning_rate": 3e-3}) if FAST else (200_000, {}),
+    "dqn_cartpole": (2_500, {"learning_starts": 500, "train_frequency": 16, "gradient_steps": 8,
+                             "learning_rate": 1e-3, "exploration_fraction": 0.2,
+                             "target_update_interval": 200, "network": {"hidden_units": (64, 64)}})
+                    if FAST else (50_000, {}),
+}
+runs = {}
+for name, (steps, settings) in budgets.items():
+    runs[name] = train_agent(name, total_steps=steps, seed=0, verbose=0,
+                             run_dir=os.path.join(WORK, name), **settings)
+    r = runs[name]
+    print(f"{name:20s} {r['steps']:7d} steps {r['episodes']:5d} episodes "
+          f"{r['wall_time_s']:6.1f} s  mean return of the last 100: {r['mean_return']:.1f}")"""
+
+CURVES = """fig, ax = plt.subplots(figsize=(7, 4))
+for name, r in runs.items():
+    returns, ends = np.asarray(r["episode_returns"]), np.asarray(r["episode_ends"])
+    window = min(20, len(returns))
+    ax.plot(ends[window - 1:], np.convolve(returns, np.ones(window) / window, "valid"),
+            label=f"{name} (mean of {window})")
+ax.axhline(475, color="grey", ls="--", lw=1, label="solved (475)")
+ax.set_xlabel("environment steps"); ax.set_ylabel("episode return"); ax.legend()
+ax.set_title("Learning curves on CartPole-v1"); plt.show()
+for name, r in runs.items():
+    print(f"{name:20s} greedy policy, 10 episodes: {r['agent'].evaluate(10).mean():.1f}")"""
+
+RENDER = """ppo = runs["ppo_cartpole"]["model"]
+try:
+    episode = play_episode(keras_policy(ppo), "CartPole-v1", seed=1, render=True, max_steps=100)
+    frames = episode["frames"]
+    picks = np.linspace(0, len(frames) - 1, 5).astype(int)
+    strip = np.concatenate([frames[i] for i in picks], axis=1)
+    plt.imsave(os.path.join(WORK, "cartpole_episode.png"), strip)
+    from PIL import Image
+    images = [Image.fromarray(f).resize((300, 200)) for f in frames[::2]]
+    images[0].save(os.path.join(WORK, "cartpole_episode.gif"), save_all=True,
+                   append_images=images[1:], duration=40, loop=0)
+    plt.figure(figsize=(12, 2.5)); plt.imshow(strip); plt.axis("off")
+    plt.title(f"PPO policy, steps {list(picks)} of the first {len(frames)}"); plt.show()
+    print("wrote", sorted(f for f in os.listdir(WORK) if f.startswith("cartpole_episode")))
+except gymnasium.error.DependencyNotInstalled as err:
+    print("rendering CartPole needs pygame: pip install 'gymnasium[classic-control]'", err)"""
+
+EXPORT = """report = export_policy(ppo, os.path.join(WORK, "ppo_export"), "CartPole-v1")
+for runtime, r in report["runtimes"].items():
+    print(f"{runtime:12s}", {k: v for k, v in r.items() if k != "file"})
+in_keras = play_episode(keras_policy(ppo), "CartPole-v1", seed=7)
+on_onnx = play_episode(onnx_policy(os.path.join(WORK, "ppo_export", "model.onnx")),
+                       "CartPole-v1", seed=7)
+same = np.array_equal(in_keras["actions"], on_onnx["actions"])
+print(f"Keras return {in_keras['return']}, onnxruntime return {on_onnx['return']}, "
+      f"the same {len(in_keras['actions'])} actions: {same}")
+assert same"""
+
+nb = new_notebook()
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nb.cells = [
+    new_markdown_cell(
+        "# Chapter 13 - deep reinforcement learning\n\n"
+        "Agents that learn from reward alone, on gymnasium environments:\n\n"
+        "- **REINFORCE** with a value baseline (Williams 1992): Monte-Carlo policy gradient;\n"
+        "- **DQN** (Mnih et al. 2015): Q-learning with replay, a target network and the Huber "
+        "loss (Double DQN as an option);\n"
+        "- **PPO** (Schulman et al. 2017): clipped surrogate objective with GAE.\n\n"
+        'TRPO, A2C/A3C and DRQN are trained the same way (`train_agent("trpo_cartpole")` ...); '
+        "`fdl list` shows them all. The trained policy is exported to ONNX and plays the same "
+        "episode on onnxruntime as in Keras."
+    ),
+    new_code_cell(SETUP),
+    new_markdown_cell(
+        "## Environments\n\nCartPole-v1 (four numbers, two actions, +1 per step up to 500); the "
+        "flickering CartPole of Hausknecht & Stone (2015) that blanks the observation with "
+        "probability 0.5, for the recurrent DRQN; and Breakout with the Atari preprocessing of "
+        "the Nature DQN (84x84 grey frames, 4 stacked)."
+    ),
+    new_code_cell(ENVS),
+    new_markdown_cell(
+        "## Returns and advantages\n\nThe pure functions behind the policy-gradient agents: "
+        "discounted returns stop at episode ends; GAE interpolates between the one-step TD "
+        "error (lambda 0) and the Monte-Carlo advantage (lambda 1)."
+    ),
+    new_code_cell(RETURNS),
+    new_markdown_cell(
+        "## Training\n\n`train_agent(name, total_steps=..., run_dir=...)` shows a progress bar "
+        "of steps and the running mean return (`verbose=1`), writes checkpoints of networks, "
+        "optimizer, step counter and replay buffer into `run_dir`, and resumes from them when "
+        "called again."
+    ),
+    new_code_cell(TRAIN),
+    new_code_cell(CURVES),
+    new_markdown_cell(
+        '## A rendered episode\n\nFrames from `render_mode="rgb_array"`, saved '
+        "as a PNG strip and a GIF."
+    ),
+    new_code_cell(RENDER),
+    new_markdown_cell(
+        "## Export\n\nThe policy network goes to SavedModel and ONNX (verified on real "
+        "observations); the greedy policy is the argmax of its logits in any runtime, so the "
+        "ONNX policy on onnxruntime plays exactly the Keras episode."
+    ),
+    new_code_cell(EXPORT),
+]
+
+if __name__ == "__main__":
+    nbformat.write(nb, HERE / "13_reinforcement_learning.ipynb")
+    print("wrote", HERE / "13_reinforcement_learning.ipynb")
