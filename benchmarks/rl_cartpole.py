@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -36,20 +37,28 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="agent settings")
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--no-stop", action="store_true", help="run the whole budget")
+    parser.add_argument("--resume", action="store_true", help="continue the run in out/rl/<tag>")
     args = parser.parse_args()
 
     from fdl_keras.rl import train_agent
 
     settings = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
-    tag = f"{args.name}{'_' + args.env.split('-')[0] if args.env else ''}_seed{args.seed}"
+    tag = "_".join(
+        [args.name]
+        + ([args.env.split("-")[0]] if args.env else [])
+        + [f"{k}{v}" for k, v in sorted(settings.items()) if k != "network"]
+        + [f"seed{args.seed}"]
+    )
     OUT.mkdir(parents=True, exist_ok=True)
+    if not args.resume:
+        shutil.rmtree(OUT / tag, ignore_errors=True)
     result = train_agent(
         args.name,
         total_steps=args.steps,
         seed=args.seed,
         env_id=args.env,
         run_dir=OUT / tag,
-        stop_at_return=None if args.no_stop else 475.0,
+        stop_at_return=None if args.no_stop else 475.0,  # CartPole-v1 solved
         time_limit_s=args.minutes * 60,
         verbose=2,
         **settings,
@@ -58,6 +67,8 @@ def main() -> None:
     evaluation = result["agent"].evaluate(args.eval_episodes)
     record = {
         "name": args.name,
+        "tag": tag,
+        "resumed_from": result["resumed_from"],
         "env": result["env_id"],
         "seed": args.seed,
         "settings": settings,
@@ -90,7 +101,9 @@ def plot(result: dict, path: Path) -> None:
     ax.plot(ends, returns, ".", alpha=0.3, label="episode return")
     if len(returns) >= 100:
         ax.plot(ends[99:], np.convolve(returns, np.ones(100) / 100, "valid"), label="mean of 100")
-    ax.axhline(475, color="grey", ls="--", lw=1)
+    target = result["agent"].spec.target
+    if target is not None and target.dataset == result["env_id"]:
+        ax.axhline(target.value, color="grey", ls="--", lw=1, label=f"target {target.value:g}")
     ax.set_xlabel("environment steps")
     ax.set_ylabel("return")
     ax.set_title(f"{result['name']} on {result['env_id']}")

@@ -110,7 +110,8 @@ class Reinforce(Agent):
     def iterate(self) -> None:
         episodes = [self.play_episode() for _ in range(self.config["episodes_per_update"])]
         batch = {key: np.concatenate([e[key] for e in episodes]) for key in episodes[0]}
-        self.losses = self._update(batch["observations"], batch["actions"], batch["returns"])
+        losses = self._update(batch["observations"], batch["actions"], batch["returns"])
+        self.metrics = dict(zip(("loss", "policy_loss", "value_loss"), losses))
 
     @tf.function(reduce_retracing=True)
     def _update(self, observations, actions, returns):
