@@ -72,7 +72,7 @@ CELLS = [
         steps = StepLosses()
         results[name] = fdl_keras.train(
             name, dataset=dataset, epochs=1 if FAST else 3, batch_size=64,
-            limit=640 if FAST else 20000, augment=False, run_dir=os.path.join(WORK, name),
+            limit=320 if FAST else 20000, augment=False, run_dir=os.path.join(WORK, name),
             verbose=0, callbacks=[steps], **small)
         curves[name] = steps.losses
         print(f"{name:14s} test accuracy {results[name].test_metrics['accuracy']:.2%}")
@@ -96,7 +96,7 @@ CELLS = [
     resolution with stride-2 convolutions.
     """),
     code("""
-    names = ["resnet20", "resnet20_v2", "resnet18"] if FAST else [
+    names = ["resnet20", "resnet18"] if FAST else [
         "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "resnet110_v2",
         "resnet18", "resnet34", "resnet50"]
     for name in names:
@@ -139,7 +139,7 @@ CELLS = [
     """),
     code("""
     photos = style_transfer.sample_photos()
-    size, steps = (48, 15) if FAST else (128, 100)
+    size, steps = (32, 10) if FAST else (128, 100)
     content = style_transfer.resize(photos["china"], size)
     style = style_transfer.resize(photos["flower"], size)
     cache = os.path.expanduser(f"~/.keras/models/{style_transfer.VGG19_NOTOP_FILE}")
