@@ -78,6 +78,7 @@ def train_generative(
         epochs=epochs,
         callbacks=run_callbacks(run_dir, resuming=resuming) + list(callbacks or []),
         verbose=verbose,
+        shuffle=False,  # the pipeline shuffles
     )
     wall = time.perf_counter() - start
     for key, values in history.history.items():

@@ -20,17 +20,25 @@ Salakhutdinov & Murray, "On the quantitative analysis of deep belief networks", 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from fdl_keras.generative.base import GenerativeModel, image_tensor
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
 
-tfd = tfp.distributions
+if TYPE_CHECKING:
+    from tensorflow_probability import distributions as tfd
+
+
+def _distributions():
+    """``tfp.distributions``, imported on first use: tfp adds seconds to ``import fdl_keras``."""
+    from tensorflow_probability import distributions
+
+    return distributions
 
 
 @serializable
@@ -184,11 +192,13 @@ class VAE(GenerativeModel):
 
     def prior(self) -> tfd.Distribution:
         """p(z) = N(0, I)."""
+        tfd = _distributions()
         zeros = tf.zeros([self.encoder.get_config()["latent_dim"]])
         return tfd.Independent(tfd.Normal(zeros, 1.0), reinterpreted_batch_ndims=1)
 
     def posterior(self, images, training: bool = False) -> tfd.Distribution:
         """q(z|x): a diagonal Gaussian whose log-variance (natural log) the encoder predicts."""
+        tfd = _distributions()
         z_mean, z_log_var = self.encoder(images, training=training)
         return tfd.Independent(
             tfd.Normal(z_mean, tf.exp(0.5 * z_log_var)), reinterpreted_batch_ndims=1
@@ -196,6 +206,7 @@ class VAE(GenerativeModel):
 
     def likelihood(self, z, training: bool = False) -> tfd.Distribution:
         """p(x|z): independent Bernoulli pixels with the decoder's logits."""
+        tfd = _distributions()
         logits = self.decoder(z, training=training)
         return tfd.Independent(
             tfd.Bernoulli(logits=logits, dtype=logits.dtype),
@@ -207,7 +218,7 @@ class VAE(GenerativeModel):
         posterior = self.posterior(images, training=training)
         z = posterior.sample(seed=seed)  # reparameterised: one draw per example
         log_likelihood = self.likelihood(z, training=training).log_prob(images)
-        kl = tfd.kl_divergence(posterior, self.prior())
+        kl = _distributions().kl_divergence(posterior, self.prior())
         return log_likelihood, kl
 
     # --- training ----------------------------------------------------------------------------
@@ -273,6 +284,7 @@ def importance_weighted_bound(
     ``-mean(iwae)`` is the test negative log-likelihood estimate of Burda et al. Images are
     evaluated in chunks so that k x chunk decoder evaluations fit in memory.
     """
+    tfd = _distributions()
     images = np.asarray(images, np.float32)
     chunk = max(1, 50_000 // num_samples)
     prior = model.prior()
