@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--env", help="another environment, e.g. FlickeringCartPole-v1")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="agent settings")
     parser.add_argument("--eval-episodes", type=int, default=100)
+    parser.add_argument("--eval-epsilon", type=float, default=0.0, help="0.05 for Atari")
     parser.add_argument("--no-stop", action="store_true", help="run the whole budget")
     parser.add_argument("--resume", action="store_true", help="continue the run in out/rl/<tag>")
     args = parser.parse_args()
@@ -64,7 +65,7 @@ def main() -> None:
         **settings,
     )
     start = time.perf_counter()
-    evaluation = result["agent"].evaluate(args.eval_episodes)
+    evaluation = result["agent"].evaluate(args.eval_episodes, epsilon=args.eval_epsilon)
     record = {
         "name": args.name,
         "tag": tag,
@@ -80,6 +81,7 @@ def main() -> None:
         "wall_time_s": round(result["wall_time_s"], 1),
         "greedy_eval_mean": float(evaluation.mean()),
         "greedy_eval_std": float(evaluation.std()),
+        "eval_epsilon": args.eval_epsilon,
         "eval_time_s": round(time.perf_counter() - start, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
         "date": time.strftime("%Y-%m-%d"),

@@ -177,19 +177,31 @@ class Agent:
         self.reset_envs(self.seed + self.steps)
         return self.steps
 
-    def evaluate(self, episodes: int = 100, *, seed: int = 10_000, max_steps: int = 100_000):
+    def evaluate(
+        self,
+        episodes: int = 100,
+        *,
+        seed: int = 10_000,
+        epsilon: float = 0.0,
+        max_steps: int = 100_000,
+    ) -> np.ndarray:
         """Returns of ``episodes`` episodes of the greedy policy, one per parallel environment.
 
         Every copy plays exactly one episode (seeded ``seed + i``), so short episodes are not
-        over-counted as they would be by taking the first ``episodes`` to finish.
+        over-counted as they would be by taking the first ``episodes`` to finish. ``epsilon`` > 0
+        replaces that fraction of actions by random ones (the Nature DQN evaluated Atari with
+        0.05, which also keeps a policy that never presses FIRE from stalling an episode).
         """
         envs = make_vector_env(self.env_id, episodes, seed=seed)
         observations, _ = envs.reset(seed=seed)
+        rng = np.random.default_rng(seed)
         returns = np.zeros(episodes)
         running = np.ones(episodes, dtype=bool)
         state = None
         for _ in range(max_steps):
             actions, state = self.greedy_actions(observations, state)
+            explore = rng.random(episodes) < epsilon
+            actions = np.where(explore, rng.integers(self.num_actions, size=episodes), actions)
             observations, rewards, terminated, truncated, _ = envs.step(actions)
             returns += rewards * running
             running &= ~(terminated | truncated)

@@ -11,8 +11,10 @@ from fdl_keras.rl.reinforce import reinforce_loss  # noqa: E402
 
 
 def improved(result) -> bool:
+    # The last 10 episodes against the first 10: seeds 1 and 2 gave 3.7x and 4.9x (REINFORCE)
+    # and 6x and 7.5x (PPO), so a factor 2 leaves room for another CPU's rounding.
     returns = np.asarray(result["episode_returns"])
-    return returns[-10:].mean() > 3 * returns[:10].mean()
+    return returns[-10:].mean() > 2 * returns[:10].mean()
 
 
 def test_reinforce_loss_by_hand():

