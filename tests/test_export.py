@@ -58,3 +58,17 @@ def test_bad_export_sample_raises_one_line_error(tiny_cnn, tmp_path, sample, mat
         fdl_keras.export(tiny_cnn, tmp_path, sample=sample)
     assert "\n" not in str(err.value)
     assert not (tmp_path / "model.onnx").exists()
+
+
+def test_onnx_outputs_keep_the_model_order(tmp_path):
+    import keras
+
+    inputs = keras.Input((4,), name="x")
+    first = keras.layers.Dense(3, name="z_scores")(inputs)
+    second = keras.layers.Dense(2, name="a_values")(inputs)
+    model = keras.Model(inputs, [first, second])
+    sample = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    report = fdl_keras.export(model, tmp_path, sample=sample, measure_latency=False)
+    assert report["passed"], report
+    outputs = export_module.onnx_runner(tmp_path / "model.onnx")([sample])
+    assert [o.shape for o in outputs] == [(5, 3), (5, 2)]

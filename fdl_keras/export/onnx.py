@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_OPSET = 17
+OUTPUT_ORDER_KEY = "fdl_keras.output_order"
 
 
 def input_signature(model) -> list:
@@ -35,9 +36,14 @@ def export_onnx(model, path: str | Path, *, opset: int = DEFAULT_OPSET) -> Path:
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         return dict(zip(names, outputs))
 
-    tf2onnx.convert.from_function(
-        serve, input_signature=signature, opset=opset, output_path=str(path)
+    model_proto, _ = tf2onnx.convert.from_function(
+        serve, input_signature=signature, opset=opset
     )
+    # tf2onnx lists a dict's outputs sorted by name; record the model's own order so
+    # onnx_runner returns outputs as Keras does.
+    entry = model_proto.metadata_props.add()
+    entry.key, entry.value = OUTPUT_ORDER_KEY, ",".join(names)
+    Path(path).write_bytes(model_proto.SerializeToString())
     return Path(path)
 
 
@@ -49,8 +55,10 @@ def onnx_runner(path: str | Path):
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     feeds = [i.name for i in session.get_inputs()]
+    order = session.get_modelmeta().custom_metadata_map.get(OUTPUT_ORDER_KEY)
+    fetches = order.split(",") if order else None
 
     def run(inputs: list[np.ndarray]) -> list[np.ndarray]:
-        return session.run(None, dict(zip(feeds, inputs)))
+        return session.run(fetches, dict(zip(feeds, inputs)))
 
     return run
