@@ -46,7 +46,7 @@ from fdl_keras.generative import (  # noqa: E402
     sample_quality,
     train_generative,
 )
-from fdl_keras.generative.score import sample as langevin_sample  # noqa: E402
+from fdl_keras.generative.score import sample as score_sample  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
 CLASSIFIERS = (Path("runs/mnist_cnn/model.keras"), OUT / "runs/mnist_cnn/model.keras")
@@ -74,6 +74,10 @@ def main() -> None:
     parser.add_argument("--iwae-samples", type=int, default=1000)
     parser.add_argument("--steps-per-level", type=int, default=100)
     parser.add_argument("--step-size", type=float, default=2e-5)
+    parser.add_argument("--sampler", choices=["reverse_diffusion", "langevin"], default="langevin")
+    parser.add_argument("--num-steps", type=int, default=None, help="ncsn sampling levels")
+    parser.add_argument("--corrector-steps", type=int, default=0)
+    parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--classifier", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -141,6 +145,7 @@ def main() -> None:
             args.model,
             epochs=args.epochs,
             batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
             seed=args.seed,
             run_dir=OUT / "runs" / args.model,
             verbose=2,
@@ -158,19 +163,27 @@ def main() -> None:
     if args.model != "reference":
         sample_start = time.perf_counter()
         if args.model == "ncsn":
-            images = langevin_sample(
+            options = (
+                {"steps_per_level": args.steps_per_level, "step_size": args.step_size}
+                if args.sampler == "langevin"
+                else {"corrector_steps": args.corrector_steps}
+            )
+            images = score_sample(
                 model,
                 args.samples,
                 seed=args.seed,
                 batch_size=1000,
-                steps_per_level=args.steps_per_level,
-                step_size=args.step_size,
+                sampler=args.sampler,
+                num_steps=args.num_steps,
+                **options,
             )
-            record["langevin"] = {
-                "sigmas": [float(s) for s in model.sigmas],
-                "steps_per_level": args.steps_per_level,
-                "step_size": args.step_size,
+            record["sampler"] = {
+                "name": args.sampler,
+                "training_sigmas": [float(model.sigmas[0]), float(model.sigmas[-1])],
+                "training_levels": len(model.sigmas),
+                "num_steps": args.num_steps or len(model.sigmas),
                 "denoise": True,
+                **options,
             }
         else:
             images = model.predict(model.noise_inputs(args.samples, seed=args.seed), verbose=0)

@@ -2,8 +2,10 @@
 
 Two criteria are recorded: ``solved_at``, the environment step at which the mean return of the
 last 100 *training* episodes (stochastic or epsilon-greedy policy) first reached 475; and the mean
-return of 100 *greedy* evaluation episodes at the end (SB3 zoo style). Each run stops when
-solved, at ``--steps`` or after ``--minutes``. Appends one JSON line per run to
+return of 100 *greedy* evaluation episodes at the end (SB3 zoo style). With ``--eval-every N``
+a third: ``eval_solved_at``, the first step at which ``--eval-during-episodes`` greedy episodes,
+played every N steps (SB3's EvalCallback), averaged >= 475; the run then stops there instead.
+Each run stops when solved, at ``--steps`` or after ``--minutes``. Appends one JSON line per run to
 ``benchmarks/out/rl/results.jsonl`` and writes the learning curve to ``<name>_seed<seed>.png``.
 
 Run (one at a time, in the background, on a shared CPU):
@@ -38,6 +40,12 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--eval-epsilon", type=float, default=0.0, help="0.05 for Atari")
     parser.add_argument("--no-stop", action="store_true", help="run the whole budget")
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        help="greedy evaluations every N steps; the run stops at the first whose mean is >= 475",
+    )
+    parser.add_argument("--eval-during-episodes", type=int, default=100)
     parser.add_argument("--resume", action="store_true", help="continue the run in out/rl/<tag>")
     args = parser.parse_args()
 
@@ -61,6 +69,8 @@ def main() -> None:
         run_dir=OUT / tag,
         stop_at_return=None if args.no_stop else 475.0,  # CartPole-v1 solved
         time_limit_s=args.minutes * 60,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_during_episodes,
         verbose=2,
         **settings,
     )
@@ -77,6 +87,9 @@ def main() -> None:
         "budget": result["agent"].total_steps,
         "episodes": result["episodes"],
         "solved_at": result["solved_at"],
+        "eval_every": args.eval_every,
+        "eval_solved_at": result["eval_solved_at"],
+        "evaluations": result["evaluations"],
         "train_mean_return_last100": result["mean_return"],
         "wall_time_s": round(result["wall_time_s"], 1),
         "greedy_eval_mean": float(evaluation.mean()),

@@ -123,6 +123,7 @@ def _train_agent(args, verbose: int) -> int:
         seed=args.seed,
         verbose=1 if verbose == 1 else 0,
         tensorboard=args.tensorboard,
+        eval_every=args.eval_every,
     )
     shown = {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
     print(
@@ -252,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--epochs", type=int)
     p.add_argument("--steps", type=int, help="environment steps (reinforcement-learning systems)")
+    p.add_argument(
+        "--eval-every",
+        type=int,
+        metavar="STEPS",
+        help="RL: greedy evaluation every STEPS steps, keeping run_dir/best_model.keras",
+    )
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--dataset")

@@ -16,6 +16,7 @@ from fdl_keras.export.verify import as_model_inputs, keras_runner, latency_ms, m
 
 ATOL = 1e-5
 NOISE_SOURCE = "uniform noise (no matching dataset available)"
+NOISE_INPUTS_SOURCE = "the model's noise_inputs()"
 
 
 def export(
@@ -115,11 +116,18 @@ def export(
 
 
 def default_sample(model, size: int = 8) -> tuple[list[np.ndarray], str]:
-    """A real batch for ``model``: test examples of its registered dataset, else uniform noise."""
+    """A real batch for ``model``.
+
+    The model's own ``noise_inputs(size)`` when it has them (generative samplers, whose inputs
+    are noise and noise levels), else test examples of its registered dataset, else uniform noise.
+    """
     from fdl_keras.data import load_dataset
     from fdl_keras.errors import FdlError
     from fdl_keras.registry import list_models
 
+    if callable(getattr(model, "noise_inputs", None)):
+        noise = model.noise_inputs(size)
+        return (list(noise) if isinstance(noise, (list, tuple)) else [noise]), NOISE_INPUTS_SOURCE
     specs = [s for s in list_models() if s.builder is type(model)]
     shapes = [tuple(t.shape[1:]) for t in model.inputs]
     for name in [s.dataset for s in specs[:1]] + ["digits"] * bool(specs):

@@ -36,9 +36,7 @@ def export_onnx(model, path: str | Path, *, opset: int = DEFAULT_OPSET) -> Path:
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         return dict(zip(names, outputs))
 
-    model_proto, _ = tf2onnx.convert.from_function(
-        serve, input_signature=signature, opset=opset
-    )
+    model_proto, _ = tf2onnx.convert.from_function(serve, input_signature=signature, opset=opset)
     # tf2onnx lists a dict's outputs sorted by name; record the model's own order so
     # onnx_runner returns outputs as Keras does.
     entry = model_proto.metadata_props.add()

@@ -21,6 +21,7 @@ from fdl_keras.generative.score import (
     keras_score_fn,
     noise_levels,
     onnx_score_fn,
+    reverse_diffusion,
 )
 from fdl_keras.generative.training import train_generative
 from fdl_keras.generative.vae import (
@@ -46,6 +47,7 @@ __all__ = [
     "VAEEncoder",
     "active_dimensions",
     "annealed_langevin_dynamics",
+    "reverse_diffusion",
     "binarize",
     "binarize_images",
     "classifier_outputs",

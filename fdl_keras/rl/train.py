@@ -10,6 +10,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from fdl_keras.errors import InvalidInputError
 from fdl_keras.registry import get_spec
@@ -56,6 +57,8 @@ def train_agent(
     checkpoint_every: int | None = None,
     stop_at_return: float | None = None,
     time_limit_s: float | None = None,
+    eval_every: int | None = None,
+    eval_episodes: int = 20,
     **settings: Any,
 ) -> dict:
     """Trains the RL system ``name`` for ``total_steps`` environment steps.
@@ -75,14 +78,25 @@ def train_agent(
         checkpoint_every: steps between checkpoints (default: a tenth of the run).
         stop_at_return: stop early once the mean return of the last 100 episodes reaches it.
         time_limit_s: stop (with a checkpoint) after this many seconds of wall time.
+        eval_every: every this many steps, play ``eval_episodes`` greedy episodes (as SB3's
+            ``EvalCallback``); the best policy so far is saved as ``run_dir/best_model.keras``,
+            and with ``stop_at_return`` training stops once an evaluation's mean reaches it.
+        eval_episodes: episodes per evaluation, one per parallel environment.
         **settings: agent settings replacing the system's defaults (see the agent's ``settings``).
 
     Returns:
         ``{"name", "env_id", "agent", "model", "steps", "episodes", "mean_return",
         "episode_returns", "episode_ends", "solved_at", "wall_time_s", "run_dir",
-        "resumed_from"}``; ``solved_at`` is the step where the mean of the last 100 episodes first
-        reached ``stop_at_return`` (or the spec's target), else None.
+        "resumed_from", "evaluations", "eval_solved_at", "best_eval_return"}``; ``solved_at`` is
+        the step where the mean of the last 100 training episodes first reached
+        ``stop_at_return`` (or the spec's target), else None; ``evaluations`` lists
+        ``{"step", "mean", "std"}`` of each greedy evaluation and ``eval_solved_at`` the step of
+        the first whose mean reached the threshold.
     """
+    if eval_every is not None and (eval_every < 1 or eval_episodes < 1):
+        raise InvalidInputError(
+            f"eval_every and eval_episodes must be >= 1, got {eval_every} and {eval_episodes}"
+        )
     start = time.perf_counter()
     agent = make_agent(name, seed=seed, total_steps=total_steps, env_id=env_id, **settings)
     run_dir = Path(run_dir) if run_dir is not None else None
@@ -104,9 +118,29 @@ def train_agent(
         stateful_metrics=("mean_return", "episodes"),
         unit_name="step",
     )
+    evaluations = _load_evaluations(run_dir) if resumed_from else []
+    best_return = max((e["mean"] for e in evaluations), default=-np.inf)
+    eval_solved_at = next((e["step"] for e in evaluations if _reached(e["mean"], threshold)), None)
+    next_evaluation = (agent.steps // eval_every + 1) * eval_every if eval_every else None
     logged = len(agent.episode_returns)
     while agent.steps < agent.total_steps:
         agent.iterate()
+        if next_evaluation is not None and agent.steps >= next_evaluation:
+            next_evaluation += eval_every
+            returns = agent.evaluate(eval_episodes)
+            evaluations.append(
+                {"step": agent.steps, "mean": float(returns.mean()), "std": float(returns.std())}
+            )
+            if eval_solved_at is None and _reached(returns.mean(), threshold):
+                eval_solved_at = agent.steps
+            if run_dir is not None:
+                (run_dir / EVALUATIONS).write_text(json.dumps(evaluations))
+                if returns.mean() > best_return:
+                    agent.model.save(run_dir / "best_model.keras")
+            best_return = max(best_return, float(returns.mean()))
+            if writer is not None:
+                with writer.as_default():
+                    tf.summary.scalar("eval_return", returns.mean(), step=agent.steps)
         if writer is not None:
             _write_scalars(writer, agent, logged)
         logged = len(agent.episode_returns)
@@ -120,7 +154,8 @@ def train_agent(
         if run_dir is not None and agent.steps >= next_checkpoint:
             agent.save(run_dir)
             next_checkpoint += every
-        if stop_at_return is not None and solved_at is not None:
+        reached = eval_solved_at if eval_every else solved_at
+        if stop_at_return is not None and reached is not None:
             break
         if time_limit_s is not None and time.perf_counter() - start > time_limit_s:
             break
@@ -138,12 +173,27 @@ def train_agent(
         "wall_time_s": time.perf_counter() - start,
         "run_dir": run_dir,
         "resumed_from": resumed_from,
+        "evaluations": evaluations,
+        "eval_solved_at": eval_solved_at,
+        "best_eval_return": float(best_return) if evaluations else None,
     }
     if run_dir is not None:
         agent.save(run_dir)
         summary = {k: v for k, v in result.items() if k not in ("agent", "model", "run_dir")}
         (run_dir / "history.json").write_text(json.dumps(summary))
     return result
+
+
+EVALUATIONS = "evaluations.json"
+
+
+def _reached(value: float, threshold: float | None) -> bool:
+    return threshold is not None and value >= threshold
+
+
+def _load_evaluations(run_dir: Path | None) -> list[dict]:
+    path = run_dir / EVALUATIONS if run_dir is not None else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else []
 
 
 def _first_solved(returns: list[float], ends: list[int], threshold: float | None) -> int | None:
@@ -157,8 +207,6 @@ def _first_solved(returns: list[float], ends: list[int], threshold: float | None
 def _summary_writer(run_dir: Path):
     import importlib.util
 
-    import tensorflow as tf
-
     if importlib.util.find_spec("tensorboard") is None:
         raise InvalidInputError(
             "tensorboard=True needs the tensorboard package: pip install tensorboard"
@@ -168,8 +216,6 @@ def _summary_writer(run_dir: Path):
 
 
 def _write_scalars(writer, agent, logged: int) -> None:
-    import tensorflow as tf
-
     with writer.as_default():
         for value, end in zip(agent.episode_returns[logged:], agent.episode_ends[logged:]):
             tf.summary.scalar("episode_return", value, step=end)

@@ -25,12 +25,21 @@ def test_generator_and_decoder_reproduce_keras_samples(tmp_path):
         np.testing.assert_allclose(run([noise])[0], model.predict(noise, verbose=0), atol=1e-5)
 
 
-def test_onnx_langevin_sampler_reproduces_keras(tmp_path):
+def test_onnx_score_samplers_reproduce_keras(tmp_path):
     net = fdl_keras.build("ncsn", **fdl_keras.get_spec("ncsn").tiny)
-    report = fdl_keras.export(net, tmp_path, sample=net.noise_inputs(4), measure_latency=False)
+    report = fdl_keras.export(net, tmp_path, measure_latency=False)
     assert list(report["inputs"]) == ["image", "noise_level"]
-    settings = dict(seed=11, batch_size=4, steps_per_level=3)
-    in_keras = sample(net, 4, score_fn=keras_score_fn(net), **settings)
-    in_onnx = sample(net, 4, score_fn=onnx_score_fn(tmp_path / "model.onnx"), **settings)
-    assert np.abs(in_keras).max() > 1.0  # an untrained net: large, unclipped values
-    np.testing.assert_allclose(in_onnx, in_keras, atol=LOOP_ATOL)
+    assert (
+        report["sample"]["source"]
+        == importlib.import_module("fdl_keras.export").NOISE_INPUTS_SOURCE
+    )
+    for settings in (
+        dict(sampler="langevin", steps_per_level=3),
+        dict(sampler="reverse_diffusion", corrector_steps=1),
+    ):
+        in_keras = sample(net, 4, seed=11, score_fn=keras_score_fn(net), **settings)
+        in_onnx = sample(
+            net, 4, seed=11, score_fn=onnx_score_fn(tmp_path / "model.onnx"), **settings
+        )
+        assert np.abs(in_keras).max() > 1.0  # an untrained net: large, unclipped values
+        np.testing.assert_allclose(in_onnx, in_keras, atol=LOOP_ATOL)

@@ -75,3 +75,48 @@ def test_settings_and_names_are_checked():
         make_agent("ppo_cartpole", learning_rte=1e-3)
     with pytest.raises(InvalidInputError, match="not by an RL agent"):
         make_agent("mnist_mlp")
+
+
+def test_periodic_greedy_evaluation_keeps_the_best_policy_and_can_stop(tmp_path):
+    import keras
+
+    run = train_agent(
+        "dqn_cartpole",
+        total_steps=1024,
+        run_dir=tmp_path,
+        verbose=0,
+        eval_every=256,
+        eval_episodes=4,
+        stop_at_return=1e9,  # never reached: all four evaluations run
+        **QUICK,
+    )
+    assert [e["step"] for e in run["evaluations"]] == [256, 512, 768, 1024]
+    assert run["eval_solved_at"] is None
+    assert run["best_eval_return"] == max(e["mean"] for e in run["evaluations"]) >= 8
+    best = keras.saving.load_model(tmp_path / "best_model.keras")
+    assert best.count_params() == run["model"].count_params()
+
+    # Resumed, the earlier evaluations are kept.
+    again = train_agent(
+        "dqn_cartpole",
+        total_steps=1280,
+        run_dir=tmp_path,
+        verbose=0,
+        eval_every=256,
+        eval_episodes=4,
+        **QUICK,
+    )
+    assert [e["step"] for e in again["evaluations"]] == [256, 512, 768, 1024, 1280]
+    # A reachable threshold stops training at the first evaluation that reaches it.
+    solved = train_agent(
+        "dqn_cartpole",
+        total_steps=1024,
+        eval_every=256,
+        eval_episodes=4,
+        stop_at_return=1.0,
+        verbose=0,
+        **QUICK,
+    )
+    assert solved["eval_solved_at"] == solved["steps"] == 256
+    with pytest.raises(InvalidInputError, match="eval_every"):
+        train_agent("dqn_cartpole", total_steps=64, eval_every=0, **QUICK)
