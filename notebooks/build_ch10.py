@@ -18,8 +18,8 @@ import fdl_keras
 from fdl_keras.data import first_available
 from fdl_keras.generative import (
     SampleGrid, image_grid, train_generative, binarize_images, importance_weighted_bound,
-    active_dimensions, latent_traversal, annealed_langevin_dynamics, keras_score_fn,
-    onnx_score_fn, classifier_outputs, sample_quality,
+    active_dimensions, latent_traversal, annealed_langevin_dynamics, reverse_diffusion,
+    keras_score_fn, onnx_score_fn, classifier_outputs, sample_quality,
 )
 
 FAST = os.environ.get("FDL_FAST") == "1"   # the test harness runs every notebook in fast mode
@@ -82,19 +82,26 @@ plt.plot(gan_run.history["d_loss"], label="discriminator")
 plt.plot(gan_run.history["g_loss"], label="generator")
 plt.xlabel("epoch"); plt.legend(); plt.show()"""
 
-NCSN_TRAIN = """ncsn_config = dict(filters=(8, 16), embedding_dim=16) if FAST else {}
+NCSN_TRAIN = """ncsn_config = dict(filters=(8, 16), embedding_dim=16, num_levels=10) if FAST else {}
 ncsn_run = train_generative("ncsn", dataset=dataset, epochs=1 if FAST else 20, limit=LIMIT,
                             run_dir=os.path.join(WORK, "ncsn"), verbose=0, **ncsn_config)
 ncsn = ncsn_run.model
-print("noise levels:", np.round(ncsn.sigmas, 4))
+print(f"{len(ncsn.sigmas)} noise levels from {ncsn.sigmas[0]:.3g} to {ncsn.sigmas[-1]:.3g}")
 print("denoising score matching loss per epoch:", np.round(ncsn_run.history["loss"], 1))"""
 
-NCSN_SAMPLE = """start, _ = ncsn.noise_inputs(36, seed=0)
-steps = 3 if FAST else 100
+NCSN_SAMPLE = """prior = ncsn.sigmas[0] * np.random.default_rng(0).standard_normal((36, 28, 28, 1),
+                                                                    dtype=np.float32)
+corrector = 0 if FAST else 1
+diffused = reverse_diffusion(keras_score_fn(ncsn), prior, ncsn.sigmas,
+                             corrector_steps=corrector, seed=0)
+show(diffused, f"reverse diffusion from N(0, sigma_1^2): {len(ncsn.sigmas)} levels, "
+               f"{corrector} corrector step(s) each")
+start, _ = ncsn.noise_inputs(36, seed=0)
+steps = 3 if FAST else 5
 langevin = annealed_langevin_dynamics(keras_score_fn(ncsn), start, ncsn.sigmas,
                                       steps_per_level=steps, seed=0)
-show(start, "start: uniform noise")
-show(langevin, f"after annealed Langevin dynamics ({len(ncsn.sigmas)} levels x {steps} steps)")"""
+show(langevin, f"annealed Langevin dynamics from uniform noise ({len(ncsn.sigmas)} levels x "
+               f"{steps} steps)")"""
 
 METRICS = """# The chapter-7 CNN as feature extractor: the one `fdl train mnist_cnn` saved, if any,
 # else a small one trained here.
@@ -113,7 +120,7 @@ reference, _ = classifier_outputs(classifier, x_test[:n])
 samples = {
     "VAE": vae.predict(vae.noise_inputs(n, seed=1), verbose=0),
     "DCGAN": gan.predict(gan.noise_inputs(n, seed=1), verbose=0),
-    "NCSN": fdl_keras.generative.score.sample(ncsn, n, seed=1, steps_per_level=steps),
+    "NCSN": fdl_keras.generative.score.sample(ncsn, n, seed=1),  # reverse diffusion
     "real (training images)": vae_run.data.arrays["validation"][0][:n],
 }
 for name, images in samples.items():
@@ -130,11 +137,9 @@ for what, model in exported.items():
     diffs = {k: v["max_abs_diff"] for k, v in report["runtimes"].items() if k != "keras"}
     print(f"{what:14s} inputs {report['inputs']}  max |diff| vs Keras {diffs}")
 onnx_path = os.path.join(WORK, "score_network", "model.onnx")
-in_keras = annealed_langevin_dynamics(keras_score_fn(ncsn), start[:8], ncsn.sigmas,
-                                      steps_per_level=steps, seed=5)
-in_onnx = annealed_langevin_dynamics(onnx_score_fn(onnx_path), start[:8], ncsn.sigmas,
-                                     steps_per_level=steps, seed=5)
-print("Langevin samples, Keras vs onnxruntime, max |diff|:", np.abs(in_keras - in_onnx).max())"""
+in_keras = reverse_diffusion(keras_score_fn(ncsn), prior[:8], ncsn.sigmas, seed=5)
+in_onnx = reverse_diffusion(onnx_score_fn(onnx_path), prior[:8], ncsn.sigmas, seed=5)
+print("score-model samples, Keras vs onnxruntime, max |diff|:", np.abs(in_keras - in_onnx).max())"""
 
 nb = new_notebook()
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -147,7 +152,8 @@ nb.cells = [
         "bound, evaluated by the importance-weighted bound (Burda et al. 2016);\n"
         "- a **DCGAN** (Radford et al. 2016), generator against discriminator;\n"
         "- a **noise-conditional score network** trained by denoising score matching and "
-        "sampled by annealed Langevin dynamics (Song & Ermon 2019)."
+        "sampled by annealed Langevin dynamics (Song & Ermon 2019) and by reverse diffusion, "
+        "the DDPM-style ancestral sampler (Song et al. 2021)."
     ),
     new_code_cell(SETUP),
     new_markdown_cell(
@@ -174,8 +180,11 @@ nb.cells = [
     new_code_cell(GAN_TRAIN),
     new_markdown_cell(
         "## Score-based model\nThe network sees a noisy image and its noise level sigma and "
-        "estimates grad log p_sigma; annealed Langevin dynamics walks uniform noise down the "
-        "geometric schedule of sigmas."
+        "estimates grad log p_sigma, for sigma from 10 (about the largest distance between two "
+        "digits) down to 0.01. Reverse diffusion takes one step per level from pure noise "
+        "N(0, sigma_1^2), optionally corrected by Langevin steps; annealed Langevin dynamics "
+        "walks uniform noise down the same schedule with several steps per level. Both end with "
+        "Tweedie's denoising step x + sigma_L^2 s(x, sigma_L)."
     ),
     new_code_cell(NCSN_TRAIN),
     new_code_cell(NCSN_SAMPLE),
@@ -188,7 +197,7 @@ nb.cells = [
     new_code_cell(METRICS),
     new_markdown_cell(
         "## Export with explicit noise\nThe generator and the VAE decoder take the latent noise "
-        "as input, the score network the image and the noise level; the Langevin loop runs "
+        "as input, the score network the image and the noise level; the sampling loops run "
         "outside, so the same loop on onnxruntime reproduces the Keras samples."
     ),
     new_code_cell(EXPORT),
