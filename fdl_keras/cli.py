@@ -83,7 +83,7 @@ def cmd_train(args) -> int:
         limit=args.limit,
         verbose=verbose,
     )
-    if spec.training == "fit":
+    if spec.training == "fit" or spec.task == "generative":
         from fdl_keras.training import train
 
         result = train(
@@ -93,10 +93,6 @@ def cmd_train(args) -> int:
             tensorboard=args.tensorboard,
             **common,
         )
-    elif spec.task == "generative":
-        from fdl_keras.generative.training import train_generative
-
-        result = train_generative(args.name, **common)
     else:
         from fdl_keras.errors import InvalidInputError
 

@@ -1,4 +1,5 @@
 import csv
+import math
 import os
 import signal
 import subprocess
@@ -125,3 +126,38 @@ def test_mirrored_strategy_trains(tmp_path):
         verbose=0,
     )
     assert np.isfinite(result.history["loss"]).all()
+
+
+def test_nan_guard_watches_every_logged_loss():
+    from fdl_keras.training.callbacks import NaNGuard
+
+    guard = NaNGuard()
+    guard.set_model(fdl_keras.build("mnist_mlp", hidden_units=(4,)))
+    guard.on_epoch_begin(2)
+    guard.on_batch_end(0, {"d_loss": 0.7, "g_loss": 0.9})
+    assert guard.failure is None
+    guard.on_batch_end(5, {"d_loss": 0.7, "g_loss": float("nan")})
+    assert guard.failure[:3] == (2, 5, "g_loss") and guard.model.stop_training
+
+
+def test_systems_with_other_training_loops_are_refused_with_the_way_to_train_them():
+    with pytest.raises(fdl_keras.InvalidInputError, match="rl.train_agent"):
+        fdl_keras.train("dqn_cartpole")
+
+
+def test_generative_systems_train_through_the_same_runner(tmp_path):
+    result = fdl_keras.generative.train_generative(
+        "vae",
+        dataset="digits",
+        epochs=2,
+        run_dir=tmp_path,
+        verbose=0,
+        **fdl_keras.get_spec("vae").tiny,
+    )
+    assert result.model.inputs[0].shape[1] == fdl_keras.get_spec("vae").tiny["latent_dim"]
+    assert result.history["loss"][1] < result.history["loss"][0]
+    assert math.isfinite(result.test_metrics["loss"])
+    for name in ("model.keras", "metrics.json", "history.csv", "run.json"):
+        assert (tmp_path / name).is_file(), name
+    with pytest.raises(fdl_keras.InvalidInputError, match="not a generative system"):
+        fdl_keras.generative.train_generative("mnist_mlp")

@@ -9,21 +9,26 @@ import keras
 
 
 class NaNGuard(keras.callbacks.TerminateOnNaN):
-    """``TerminateOnNaN`` that remembers where the loss went bad, so the trainer can say so."""
+    """``TerminateOnNaN`` for every loss a model logs (``loss``, a GAN's ``d_loss`` and
+    ``g_loss``) that remembers where it went bad, so the trainer can say so.
+
+    ``failure`` is ``(epoch, batch, key, value)`` of the first non-finite loss, else None.
+    """
 
     def __init__(self):
         super().__init__()
         self.epoch = 0
-        self.failure: tuple[int, int, float] | None = None
+        self.failure: tuple[int, int, str, float] | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.failure = (self.epoch, batch, float(loss))
-            self.model.stop_training = True
+        for key, value in (logs or {}).items():
+            if key.endswith("loss") and not math.isfinite(float(value)):
+                self.failure = (self.epoch, batch, key, float(value))
+                self.model.stop_training = True
+                return
 
 
 def run_callbacks(run_dir: Path, *, resuming: bool, tensorboard: bool = False) -> list:

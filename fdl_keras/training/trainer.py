@@ -83,6 +83,11 @@ def train(
 ) -> TrainResult:
     """Trains the registered system ``name`` and evaluates it on the test split.
 
+    Classifiers (``training="fit"``) compile with their spec's ``FitConfig``; generative systems
+    (``task="generative"``: ``vae``, ``dcgan``, ``ncsn``) compile themselves, train with their
+    own ``train_step`` on ``model.training_data(...)`` of the image pipeline (binary images for
+    the VAE) and report their losses on the test split.
+
     A run directory (default ``runs/<name>``) holds ``run.json`` (the settings), ``history.csv``,
     ``backup/`` (deleted when the run finishes), ``model.keras`` and ``metrics.json``. Starting
     the same command again after a kill resumes from the last finished epoch.
@@ -106,8 +111,12 @@ def train(
     import keras
 
     spec = get_spec(name)
-    if spec.training != "fit":
-        raise NotImplementedError(f"{name} trains with its own loop ({spec.training})")
+    generative = spec.task == "generative"
+    if spec.training != "fit" and not generative:
+        raise InvalidInputError(
+            f"{name} trains with training={spec.training!r}, not fdl_keras.train: see "
+            f"{spec.builder.__module__} (reinforcement learning: fdl_keras.rl.train_agent)"
+        )
     fit = spec.fit
     fast = config.fast_mode()
     epochs = epochs or (FAST_EPOCHS if fast else fit.epochs)
@@ -125,7 +134,9 @@ def train(
     data = load_dataset(
         dataset or spec.dataset, batch_size=batch_size, seed=seed, limit=limit, augment=policy
     )
-    model_args = {"image_shape": data.info.input_shape, "num_classes": data.info.num_classes}
+    model_args = {"image_shape": data.info.input_shape}
+    if not generative:
+        model_args["num_classes"] = data.info.num_classes
     model_args.update(overrides)
     settings = {
         "name": name,
@@ -145,13 +156,20 @@ def train(
     with distribution.scope():
         model = spec.build(**model_args)
         steps = epochs * _num_batches(data.info.num_train, batch_size)
-        compile_model(model, spec, learning_rate=learning_rate, total_steps=steps)
+        if generative:
+            model.compile(learning_rate=settings["learning_rate"])
+        else:
+            compile_model(model, spec, learning_rate=learning_rate, total_steps=steps)
 
+    splits = [data.train, data.validation, data.test]
+    if generative:  # seeded, so a VAE's stochastic binarisation differs between the splits
+        splits = [s and model.training_data(s, seed=seed + i) for i, s in enumerate(splits)]
+    train_split, validation_split, test_split = splits
     run_cbs = run_callbacks(run_dir, resuming=resuming, tensorboard=tensorboard)
     start = time.perf_counter()
     history = model.fit(
-        data.train,
-        validation_data=data.validation,
+        train_split,
+        validation_data=validation_split,
         epochs=epochs,
         callbacks=run_cbs + list(callbacks or []),
         verbose=verbose,
@@ -160,13 +178,13 @@ def train(
     wall = time.perf_counter() - start
     guard = next(cb for cb in run_cbs if isinstance(cb, NaNGuard))
     if guard.failure:
-        epoch, batch, loss = guard.failure
+        epoch, batch, key, loss = guard.failure
         raise TrainingDivergedError(
-            f"{name}: loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; lower the "
+            f"{name}: {key} became {loss} at epoch {epoch + 1}, batch {batch + 1}; lower the "
             f"learning rate (now {settings['learning_rate']}, --learning-rate) or check the data "
             "for NaN/inf"
         )
-    test_metrics = dict(model.evaluate(data.test, verbose=0, return_dict=True))
+    test_metrics = dict(model.evaluate(test_split, verbose=0, return_dict=True))
     test_metrics = {k: float(v) for k, v in test_metrics.items()}
     model.save(run_dir / "model.keras")
     initial_epoch = min(history.epoch) if history.epoch else epochs
