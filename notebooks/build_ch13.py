@@ -110,6 +110,33 @@ print(f"Keras return {in_keras['return']}, onnxruntime return {on_onnx['return']
       f"the same {len(in_keras['actions'])} actions: {same}")
 assert same"""
 
+UNREAL = """from fdl_keras.rl.unreal import pixel_change
+env = make_env("PixelCartPole-v1", seed=0)
+frames, _ = env.reset(seed=0)
+after, *_ = env.step(1)
+change = np.asarray(pixel_change(frames[-1], after[-1], cell_size=4))
+fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+for ax, image, title in zip(axes, (frames[-1], after[-1], change),
+                            ("frame t", "frame t+1 (pushed right)", "pixel-control pseudo-reward")):
+    ax.imshow(image, cmap="gray"); ax.set_title(title); ax.axis("off")
+plt.show()
+unreal_settings = {"num_envs": 4, "replay_steps": 40, "sequence_length": 6, "auxiliary_batch": 2,
+                   "network": {"filters": (8, 8), "dense_units": 32, "lstm_units": 16}}
+unreal = train_agent("unreal_pixel_cartpole", total_steps=400 if FAST else 60_000, seed=0,
+                     verbose=0, **(unreal_settings if FAST else {}))
+agent = unreal["agent"]
+print(f"{unreal['steps']} steps, {unreal['episodes']} episodes, mean return of the last 100: "
+      f"{unreal['mean_return']:.1f}")
+print("last losses:", {k: round(v, 3) for k, v in agent.metrics.items()})
+model = unreal["model"]
+export_policy(model, os.path.join(WORK, "unreal_export"), "PixelCartPole-v1")
+size = model.inputs[2].shape[-1]
+runs_of = [play_episode(run, "PixelCartPole-v1", seed=2, state_size=size, feeds_previous=True)
+           for run in (keras_policy(model),
+                       onnx_policy(os.path.join(WORK, "unreal_export", "model.onnx")))]
+print("ONNX policy (inputs: frames, previous action/reward, LSTM state) plays the Keras episode:",
+      np.array_equal(runs_of[0]["actions"], runs_of[1]["actions"]))"""
+
 nb = new_notebook()
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 nb.cells = [
@@ -120,9 +147,9 @@ nb.cells = [
         "- **DQN** (Mnih et al. 2015): Q-learning with replay, a target network and the Huber "
         "loss (Double DQN as an option);\n"
         "- **PPO** (Schulman et al. 2017): clipped surrogate objective with GAE.\n\n"
-        'TRPO, A2C/A3C and DRQN are trained the same way (`train_agent("trpo_cartpole")` ...); '
-        "`fdl list` shows them all. The trained policy is exported to ONNX and plays the same "
-        "episode on onnxruntime as in Keras."
+        "TRPO, A2C/A3C, DRQN and UNREAL are trained the same way "
+        '(`train_agent("trpo_cartpole")` ...); `fdl list` shows them all. The trained policy '
+        "is exported to ONNX and plays the same episode on onnxruntime as in Keras."
     ),
     new_code_cell(SETUP),
     new_markdown_cell(
@@ -157,6 +184,18 @@ nb.cells = [
         "ONNX policy on onnxruntime plays exactly the Keras episode."
     ),
     new_code_cell(EXPORT),
+    new_markdown_cell(
+        "## UNREAL: auxiliary tasks on pixels\n\n"
+        "UNREAL (Jaderberg et al. 2017) is an actor-critic with a conv-LSTM (fed the previous "
+        "action and reward) plus three auxiliary tasks on a small replay of recent steps: "
+        "**pixel control** (Q-values for making the pixels of each grid cell change), "
+        "**reward prediction** (the sign of the next reward from 3 frames, replay skewed so "
+        "rewards are half of the samples) and **value replay**. It needs pixels, so it plays "
+        "`PixelCartPole-v1`: CartPole drawn as 2 stacked 40x40 frames. Here: the pseudo-reward "
+        "of one step, a short run, and its recurrent policy exported to ONNX. The comparison with "
+        "the same agent without auxiliary tasks is in `benchmarks/RESULTS_rl.md`."
+    ),
+    new_code_cell(UNREAL),
 ]
 
 if __name__ == "__main__":

@@ -91,6 +91,11 @@ class Agent:
         """The deterministic policy (most probable action, or argmax Q) for a batch."""
         raise NotImplementedError
 
+    def next_state(self, state: Any, actions, rewards, dones) -> Any:
+        """The acting state after a step of :meth:`greedy_actions` (a network fed the previous
+        action and reward, like UNREAL's, adds them here); unchanged by default."""
+        return state
+
     def reset_envs(self, seed: int) -> None:
         """Starts new episodes in the agent's environments, seeded by ``seed``."""
         raise NotImplementedError
@@ -203,6 +208,7 @@ class Agent:
             explore = rng.random(episodes) < epsilon
             actions = np.where(explore, rng.integers(self.num_actions, size=episodes), actions)
             observations, rewards, terminated, truncated, _ = envs.step(actions)
+            state = self.next_state(state, actions, rewards, terminated | truncated)
             returns += rewards * running
             running &= ~(terminated | truncated)
             if not running.any():

@@ -20,19 +20,23 @@ from fdl_keras.rl.train import agent_class
 def example_inputs(spec: ModelSpec, model, size: int = 8, seed: int = 0):
     """Model inputs made of real observations of ``spec.dataset`` (the environment id).
 
-    A recurrent network (inputs: sequences and a state) gets ``size`` sequences of 4 steps and
-    a zero initial state.
+    A recurrent network (inputs: sequences, then states or per-step inputs such as UNREAL's
+    previous action and reward) gets ``size`` sequences of 4 steps and zeros for the rest.
     """
     return as_inputs(model, random_rollout(spec.dataset, size * 4, seed=seed)["observations"])
 
 
 def as_inputs(model, observations: np.ndarray):
-    """``observations`` shaped for ``model``: a batch, or sequences of 4 plus a zero state."""
+    """``observations`` shaped for ``model``: a batch, or sequences of 4 plus zeros for its other
+    inputs (a state, or a sequence input: its time axis gets 4 steps)."""
     if len(model.inputs) == 1:
         return observations[: len(observations) // 4]
     sequences = observations.reshape(-1, 4, *observations.shape[1:])
-    states = [np.zeros((len(sequences), t.shape[-1]), np.float32) for t in model.inputs[1:]]
-    return [sequences, *states]
+    others = [
+        np.zeros((len(sequences), *(4 if d is None else d for d in t.shape[1:])), np.float32)
+        for t in model.inputs[1:]
+    ]
+    return [sequences, *others]
 
 
 def agent_loss_step(spec: ModelSpec, model, size: int = 32, seed: int = 0) -> SimpleNamespace:

@@ -3,8 +3,9 @@
 A policy network's first output ranks the actions (logits or Q-values), so the greedy policy is
 its argmax in any runtime. :func:`play_episode` plays one seeded episode with a ``run(inputs)``
 function (``fdl_keras.export``'s Keras or onnxruntime runner), threading the state of a
-recurrent Q-network (its second input and output) from step to step; the same seed and the
-same network give the same actions in every runtime.
+recurrent network (its last input, its last output) from step to step, and feeding UNREAL's
+previous action and reward; the same seed and the same network give the same actions in every
+runtime.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fdl_keras.export.onnx import onnx_runner
 from fdl_keras.export.verify import keras_runner
 from fdl_keras.rl.contract import as_inputs
 from fdl_keras.rl.envs import make_env, random_rollout
+from fdl_keras.rl.networks import UnrealNetwork
 
 Runner = Callable[[list[np.ndarray]], list[np.ndarray]]
 
@@ -49,6 +51,7 @@ def play_episode(
     *,
     seed: int = 0,
     state_size: int | None = None,
+    feeds_previous: bool = False,
     max_steps: int = 10_000,
     render: bool = False,
 ) -> dict:
@@ -59,6 +62,8 @@ def play_episode(
         env_id: the environment.
         seed: the episode's seed.
         state_size: state size of a recurrent network (inputs: observation sequence, state).
+        feeds_previous: the network's second input is UNREAL's ``previous`` (last action and
+            reward, episode-start flag; :meth:`UnrealNetwork.previous_features`).
         max_steps: a safety bound on the episode length.
         render: also return the ``rgb_array`` frames.
 
@@ -68,15 +73,18 @@ def play_episode(
     env = make_env(env_id, seed=seed, render_mode="rgb_array" if render else None)
     observation, _ = env.reset(seed=seed)
     state = [np.zeros((1, state_size), np.float32)] if state_size else []
+    previous = UnrealNetwork.previous_features([0], [0.0], [1.0], env.action_space.n)
     actions, rewards, frames = [], [], []
     for _ in range(max_steps):
         if render:
             frames.append(env.render())
         batch = np.asarray(observation, np.float32)[None]
-        outputs = run([batch[:, None], *state] if state_size else [batch])
-        state = [np.asarray(s, np.float32) for s in outputs[1:]] if state_size else []
+        step = [previous[:, None]] if feeds_previous else []
+        outputs = run([batch[:, None], *step, *state] if state_size else [batch])
+        state = [np.asarray(outputs[-1], np.float32)] if state_size else []
         action = int(np.argmax(np.asarray(outputs[0]).reshape(-1)))
         observation, reward, terminated, truncated, _ = env.step(action)
+        previous = UnrealNetwork.previous_features([action], [reward], [0.0], env.action_space.n)
         actions.append(action)
         rewards.append(float(reward))
         if terminated or truncated:

@@ -25,6 +25,8 @@ AGENTS = {
     "drqn_flickering_cartpole": "fdl_keras.rl.drqn:DRQN",
     "ppo_cartpole": "fdl_keras.rl.ppo:PPO",
     "trpo_cartpole": "fdl_keras.rl.trpo:TRPO",
+    "unreal_pixel_cartpole": "fdl_keras.rl.unreal:Unreal",
+    "unreal_breakout": "fdl_keras.rl.unreal:Unreal",
 }
 
 
