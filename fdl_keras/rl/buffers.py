@@ -11,7 +11,45 @@ from fdl_keras.errors import InvalidInputError
 FIELDS = ("observations", "actions", "rewards", "next_observations", "dones")
 
 
-class ReplayBuffer:
+class RingStorage:
+    """Saving and loading of a ring buffer: the arrays named in ``fields`` (their first ``size``
+    rows), ``position`` and ``capacity``. Subclasses set ``fields`` and allocate the arrays."""
+
+    fields: tuple[str, ...] = ()
+    capacity: int
+    position: int
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
+
+    def save(self, path: str | Path) -> None:
+        """Writes the stored rows and the ring position to ``path`` (``.npz``)."""
+        path = Path(path)
+        partial = path.with_name(path.name + ".partial.npz")
+        np.savez(
+            partial,
+            position=self.position,
+            capacity=self.capacity,
+            **{name: getattr(self, name)[: self.size] for name in self.fields},
+        )
+        partial.replace(path)  # a run killed while saving keeps the previous file
+
+    def load(self, path: str | Path) -> None:
+        """Restores what :meth:`save` wrote; the capacity must be the same."""
+        with np.load(path) as saved:
+            if int(saved["capacity"]) != self.capacity:
+                raise InvalidInputError(
+                    f"{path} holds a replay buffer of capacity {int(saved['capacity'])}, "
+                    f"not {self.capacity}: resume with the same settings"
+                )
+            self.size = len(saved[self.fields[0]])
+            self.position = int(saved["position"])
+            for name in self.fields:
+                getattr(self, name)[: self.size] = saved[name]
+
+
+class ReplayBuffer(RingStorage):
     """A fixed-capacity ring of ``(s, a, r, s', done)`` transitions; the oldest are overwritten.
 
     ``done`` is true only when the episode *terminated* at ``s'``; a transition cut by a time
@@ -30,6 +68,8 @@ class ReplayBuffer:
         (2, [1.0, 2.0])
     """
 
+    fields = FIELDS
+
     def __init__(
         self, capacity: int, observation_shape: tuple[int, ...], observation_dtype="float32"
     ):
@@ -43,9 +83,6 @@ class ReplayBuffer:
         self.dones = np.zeros(capacity, dtype=np.float32)
         self.position = 0  # where the next transition goes
         self.size = 0
-
-    def __len__(self) -> int:
-        return self.size
 
     def add(self, observation, action: int, reward: float, next_observation, done: bool) -> None:
         """Stores one transition, overwriting the oldest when full."""
@@ -64,28 +101,3 @@ class ReplayBuffer:
             raise InvalidInputError("cannot sample from an empty replay buffer")
         index = rng.integers(0, self.size, size=batch_size)
         return {name: getattr(self, name)[index] for name in FIELDS}
-
-    def save(self, path: str | Path) -> None:
-        """Writes the stored transitions and the ring position to ``path`` (``.npz``)."""
-        path = Path(path)
-        partial = path.with_name(path.name + ".partial.npz")
-        np.savez(
-            partial,
-            position=self.position,
-            capacity=self.capacity,
-            **{name: getattr(self, name)[: self.size] for name in FIELDS},
-        )
-        partial.replace(path)  # a run killed while saving keeps the previous file
-
-    def load(self, path: str | Path) -> None:
-        """Restores what :meth:`save` wrote; the capacity must be the same."""
-        with np.load(path) as saved:
-            if int(saved["capacity"]) != self.capacity:
-                raise InvalidInputError(
-                    f"{path} holds a replay buffer of capacity {int(saved['capacity'])}, "
-                    f"not {self.capacity}: resume with the same settings"
-                )
-            self.size = len(saved["actions"])
-            self.position = int(saved["position"])
-            for name in FIELDS:
-                getattr(self, name)[: self.size] = saved[name]

@@ -15,19 +15,18 @@ after an episode end inside a sequence are masked out. Everything else is the DQ
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from fdl_keras.errors import InvalidInputError
+from fdl_keras.rl.buffers import RingStorage
 from fdl_keras.rl.dqn import DQN, q_learning_targets
 
 FIELDS = ("observations", "actions", "rewards", "next_observations", "terminated", "ends")
 
 
-class SequenceReplay:
+class SequenceReplay(RingStorage):
     """A ring of transitions in the order they happened, sampled as fixed-length sequences.
 
     Args:
@@ -35,6 +34,8 @@ class SequenceReplay:
         observation_shape: shape of one observation.
         observation_dtype: storage type.
     """
+
+    fields = FIELDS
 
     def __init__(self, capacity: int, observation_shape, observation_dtype="float32"):
         if capacity < 2:
@@ -48,9 +49,6 @@ class SequenceReplay:
         self.ends = np.zeros(capacity, dtype=bool)  # the episode ended here (either way)
         self.position = 0
         self.size = 0
-
-    def __len__(self) -> int:
-        return self.size
 
     def add(self, observation, action, reward, next_observation, terminated, truncated) -> None:
         i = self.position
@@ -88,29 +86,6 @@ class SequenceReplay:
             "terminated": self.terminated[index],
             "mask": mask,
         }
-
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        partial = path.with_name(path.name + ".partial.npz")
-        np.savez(
-            partial,
-            position=self.position,
-            capacity=self.capacity,
-            **{name: getattr(self, name)[: self.size] for name in FIELDS},
-        )
-        partial.replace(path)
-
-    def load(self, path: str | Path) -> None:
-        with np.load(path) as saved:
-            if int(saved["capacity"]) != self.capacity:
-                raise InvalidInputError(
-                    f"{path} holds a replay of capacity {int(saved['capacity'])}, not "
-                    f"{self.capacity}: resume with the same settings"
-                )
-            self.size = len(saved["actions"])
-            self.position = int(saved["position"])
-            for name in FIELDS:
-                getattr(self, name)[: self.size] = saved[name]
 
 
 class DRQN(DQN):
