@@ -122,7 +122,7 @@ for ax, image, title in zip(axes, (frames[-1], after[-1], change),
 plt.show()
 unreal_settings = {"num_envs": 4, "replay_steps": 40, "sequence_length": 6, "auxiliary_batch": 2,
                    "network": {"filters": (8, 8), "dense_units": 32, "lstm_units": 16}}
-unreal = train_agent("unreal_pixel_cartpole", total_steps=400 if FAST else 60_000, seed=0,
+unreal = train_agent("unreal_pixel_cartpole", total_steps=160 if FAST else 60_000, seed=0,
                      verbose=0, **(unreal_settings if FAST else {}))
 agent = unreal["agent"]
 print(f"{unreal['steps']} steps, {unreal['episodes']} episodes, mean return of the last 100: "

@@ -10,6 +10,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from fdl_keras.rl import make_agent, train_agent  # noqa: E402
+from fdl_keras.rl.envs import make_env  # noqa: E402
 from fdl_keras.rl.policy import export_policy, keras_policy, onnx_policy, play_episode  # noqa: E402
 from fdl_keras.rl.unreal import (  # noqa: E402
     UnrealReplay,
@@ -27,6 +28,23 @@ TINY = {
     "auxiliary_batch": 4,
     "network": {"filters": (8, 8), "dense_units": 32, "lstm_units": 16},
 }
+
+
+def test_pixel_cartpole_draws_two_stacked_frames_of_the_state():
+    env = make_env(ENV, seed=0)
+    frames, _ = env.reset(seed=0)
+    assert frames.shape == (2, 40, 40) and frames.dtype == np.uint8
+    np.testing.assert_array_equal(frames[0], frames[1])  # the first frame is repeated
+    centroids = []
+    for action in (0, 1):  # push left, then (from the same start) right
+        env.reset(seed=0)
+        for _ in range(6):
+            frames, *_ = env.step(action)
+        cart = frames[-1, 28:31].astype(float)  # rows of the cart, above the track line
+        centroids.append((cart.sum(axis=0) * np.arange(40)).sum() / cart.sum())
+        assert (frames[0] != frames[1]).any()
+    assert centroids[1] > centroids[0] + 0.5, centroids
+    env.close()
 
 
 def test_pixel_change_by_hand():
