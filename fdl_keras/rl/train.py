@@ -102,6 +102,8 @@ def train_agent(
     start = time.perf_counter()
     agent = make_agent(name, seed=seed, total_steps=total_steps, env_id=env_id, **settings)
     run_dir = Path(run_dir) if run_dir is not None else None
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
     resumed_from = agent.restore(run_dir) if run_dir is not None else 0
     every = checkpoint_every or max(1, agent.total_steps // 10)
     next_checkpoint = (agent.steps // every + 1) * every

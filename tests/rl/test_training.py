@@ -80,10 +80,11 @@ def test_settings_and_names_are_checked():
 def test_periodic_greedy_evaluation_keeps_the_best_policy_and_can_stop(tmp_path):
     import keras
 
+    run_dir = tmp_path / "new"  # made by train_agent before the first evaluation writes there
     run = train_agent(
         "dqn_cartpole",
         total_steps=1024,
-        run_dir=tmp_path,
+        run_dir=run_dir,
         verbose=0,
         eval_every=256,
         eval_episodes=4,
@@ -93,14 +94,14 @@ def test_periodic_greedy_evaluation_keeps_the_best_policy_and_can_stop(tmp_path)
     assert [e["step"] for e in run["evaluations"]] == [256, 512, 768, 1024]
     assert run["eval_solved_at"] is None
     assert run["best_eval_return"] == max(e["mean"] for e in run["evaluations"]) >= 8
-    best = keras.saving.load_model(tmp_path / "best_model.keras")
+    best = keras.saving.load_model(run_dir / "best_model.keras")
     assert best.count_params() == run["model"].count_params()
 
     # Resumed, the earlier evaluations are kept.
     again = train_agent(
         "dqn_cartpole",
         total_steps=1280,
-        run_dir=tmp_path,
+        run_dir=run_dir,
         verbose=0,
         eval_every=256,
         eval_episodes=4,
