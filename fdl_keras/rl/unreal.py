@@ -43,6 +43,7 @@ import tensorflow as tf
 from fdl_keras.errors import InvalidInputError
 from fdl_keras.rl.a3c import _rmsprop, actor_critic_loss
 from fdl_keras.rl.agent import Agent, sample_actions
+from fdl_keras.rl.buffers import RingStorage
 from fdl_keras.rl.envs import make_vector_env
 from fdl_keras.rl.networks import FoldTime, UnfoldTime, UnrealNetwork
 from fdl_keras.rl.returns import discounted_returns
@@ -182,13 +183,15 @@ def auxiliary_heads(policy: UnrealNetwork, cell_size: int = 4) -> tuple[keras.Mo
     return replay_model, reward_model
 
 
-class UnrealReplay:
+class UnrealReplay(RingStorage):
     """The last ``capacity`` steps of ``num_envs`` environments, in time order (one ring row per
     step of all environments), sampled as sequences and as skewed reward-prediction frames.
 
     Each row holds what the agent fed its network (observation, ``previous`` input), the actions
     taken, the (clipped) rewards and whether the episode ended there.
     """
+
+    fields = FIELDS
 
     def __init__(self, capacity: int, num_envs: int, observation_shape, num_actions: int):
         if capacity < REWARD_FRAMES:
@@ -202,9 +205,6 @@ class UnrealReplay:
         self.ends = np.zeros(rows, bool)
         self.position = 0
         self.size = 0
-
-    def __len__(self) -> int:
-        return self.size
 
     def add(self, observations, previous, actions, rewards, ends) -> None:
         """Stores one step of every environment."""
@@ -256,29 +256,6 @@ class UnrealReplay:
             "frames": self.observations[rows, env[:, None]],
             "classes": reward_classes(self.rewards[rows[:, -1], env]),
         }
-
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        partial = path.with_name(path.name + ".partial.npz")
-        np.savez(
-            partial,
-            position=self.position,
-            size=self.size,
-            capacity=self.capacity,
-            **{name: getattr(self, name) for name in FIELDS},
-        )
-        partial.replace(path)
-
-    def load(self, path: str | Path) -> None:
-        with np.load(path) as saved:
-            if saved["observations"].shape != self.observations.shape:
-                raise InvalidInputError(
-                    f"{path} holds a replay of shape {saved['observations'].shape}, not "
-                    f"{self.observations.shape}: resume with the same settings"
-                )
-            self.position, self.size = int(saved["position"]), int(saved["size"])
-            for name in FIELDS:
-                getattr(self, name)[...] = saved[name]
 
 
 def previous_of_rollout(actions, rewards, dones, num_actions: int) -> np.ndarray:
