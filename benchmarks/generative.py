@@ -7,7 +7,7 @@ Usage (repository root, FDL_DATA_DIR pointing at a folder with mnist/), one run 
     nice -n 10 python benchmarks/generative.py ncsn --train-minutes 15 --samples 2000 \\
         --steps-per-level 5 --step-size 5e-5 \\
         --config '{"filters": [8, 16, 32], "embedding_dim": 32}'
-    nice -n 10 python benchmarks/generative.py ncsn --sample-only --more-minutes 11 ...
+    nice -n 10 python benchmarks/generative.py ncsn --sample-only --from-tag _probe ...
     python benchmarks/generative.py reference [--samples 2000 --tag _2000]
 (benchmarks/RESULTS_generative.md lists the exact command behind each figure.)
 
@@ -85,6 +85,9 @@ def main() -> None:
     )
     parser.add_argument("--tag", default="", help="suffix of the output file names")
     parser.add_argument(
+        "--from-tag", default="", help="with --sample-only: the --tag of the run that trained it"
+    )
+    parser.add_argument(
         "--more-minutes", type=float, default=0.0, help="with --sample-only: train this much more"
     )
     parser.add_argument(
@@ -113,9 +116,8 @@ def main() -> None:
         # A second run on the model an earlier run of this script trained and saved.
         run_dir = OUT / "runs" / args.model
         model = keras.saving.load_model(run_dir / "model.keras")
-        record["trained_by"] = json.loads((OUT / f"generative_{args.model}.json").read_text())[
-            "command"
-        ]
+        trained_by = OUT / f"generative_{args.model}{args.from_tag}.json"
+        record["trained_by"] = json.loads(trained_by.read_text())["command"]
         record["run_metrics"] = json.loads((run_dir / "metrics.json").read_text())
         if args.more_minutes:
             # Continue training that model (optimizer state restored) for more minutes.

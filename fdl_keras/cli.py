@@ -125,6 +125,11 @@ def _train_agent(args, verbose: int) -> int:
     print(
         "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
     )
+    if args.export:
+        from fdl_keras.rl.policy import export_policy
+
+        report = export_policy(summary["model"], args.export, summary["env_id"], seed=args.seed)
+        _print_report(report, args.export)
     return 0
 
 

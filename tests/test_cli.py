@@ -96,3 +96,19 @@ def test_demo_falls_back_to_digits_offline_and_exports(tmp_path):
     report = json.loads((tmp_path / "exports" / "mnist_cnn" / "report.json").read_text())
     assert report["passed"]
     assert max(report["runtimes"][r]["max_abs_diff"] for r in ("saved_model", "onnx")) <= 1e-5
+
+
+def test_train_an_agent_with_evaluations_and_export_its_policy(tmp_path):
+    pytest.importorskip("gymnasium", reason="the RL systems need the rl extra")
+    run_dir, out = tmp_path / "run", tmp_path / "policy"
+    result = fdl(
+        "train", "dqn_cartpole", "--steps", "512", "--eval-every", "256",
+        "--run-dir", str(run_dir), "--export", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "steps 512" in result.stdout
+    assert (run_dir / "best_model.keras").is_file()
+    evaluations = json.loads((run_dir / "evaluations.json").read_text())
+    assert [e["step"] for e in evaluations] == [256, 512]
+    report = json.loads((out / "report.json").read_text())
+    assert report["passed"] and report["runtimes"]["onnx"]["max_abs_diff"] <= 1e-5
