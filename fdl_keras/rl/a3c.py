@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from fdl_keras.rl.agent import Agent, OnPolicyAgent, sample_actions
+from fdl_keras.rl.agent import ActorCriticAgent, OnPolicyAgent, sample_actions
 from fdl_keras.rl.envs import make_env
 from fdl_keras.rl.ppo import log_probabilities
 from fdl_keras.rl.returns import discounted_returns
@@ -56,6 +56,21 @@ def actor_critic_loss(
     )
     total = policy_loss + value_coefficient * value_loss - entropy_coefficient * entropy
     return total, policy_loss, value_loss, entropy
+
+
+def _losses_and_gradients(model, config: dict, observations, actions, returns):
+    """The actor-critic losses of a batch and the gradients of their total."""
+    with tf.GradientTape() as tape:
+        logits, values = model(observations, training=True)
+        losses = actor_critic_loss(
+            logits,
+            values[:, 0],
+            actions,
+            returns,
+            config["value_coefficient"],
+            config["entropy_coefficient"],
+        )
+    return losses, tape.gradient(losses[0], model.trainable_variables)
 
 
 def _rmsprop(config: dict):
@@ -89,22 +104,14 @@ class A2C(OnPolicyAgent):
 
     @tf.function(reduce_retracing=True)
     def _train_step(self, observations, actions, returns):
-        with tf.GradientTape() as tape:
-            logits, values = self.model(observations, training=True)
-            losses = actor_critic_loss(
-                logits,
-                values[:, 0],
-                actions,
-                returns,
-                self.config["value_coefficient"],
-                self.config["entropy_coefficient"],
-            )
-        variables = self.model.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(losses[0], variables), variables))
+        losses, gradients = _losses_and_gradients(
+            self.model, self.config, observations, actions, returns
+        )
+        self.optimizer.apply_gradients(zip(gradients, self.model.trainable_variables))
         return losses
 
 
-class A3C(Agent):
+class A3C(ActorCriticAgent):
     """Asynchronous advantage actor-critic: worker threads updating one shared network."""
 
     settings = {"a3c_cartpole": {**A2C_CARTPOLE, "num_workers": 4, "steps_per_iteration": 2_000}}
@@ -127,27 +134,8 @@ class A3C(Agent):
         self.worker_returns = [0.0] * len(self.envs)
 
     @tf.function(reduce_retracing=True)
-    def _forward(self, observations):
-        logits, values = self.model(tf.cast(observations, tf.float32))
-        return logits, values[:, 0]
-
-    def greedy_actions(self, observations, state=None):
-        logits, _ = self._forward(np.asarray(observations))
-        return np.argmax(logits, axis=-1), state
-
-    @tf.function(reduce_retracing=True)
     def _gradients(self, observations, actions, returns):
-        with tf.GradientTape() as tape:
-            logits, values = self.model(observations, training=True)
-            loss = actor_critic_loss(
-                logits,
-                values[:, 0],
-                actions,
-                returns,
-                self.config["value_coefficient"],
-                self.config["entropy_coefficient"],
-            )[0]
-        return tape.gradient(loss, self.model.trainable_variables)
+        return _losses_and_gradients(self.model, self.config, observations, actions, returns)[1]
 
     @tf.function
     def _apply(self, gradients):

@@ -217,7 +217,20 @@ class Agent:
         return returns
 
 
-class OnPolicyAgent(Agent):
+class ActorCriticAgent(Agent):
+    """An agent whose network returns ``(logits, value)``; the greedy policy is the argmax."""
+
+    @tf.function(reduce_retracing=True)
+    def _forward(self, observations):
+        logits, values = self.model(tf.cast(observations, tf.float32))
+        return logits, values[:, 0]
+
+    def greedy_actions(self, observations, state=None):
+        logits, _ = self._forward(np.asarray(observations))
+        return np.argmax(logits, axis=-1), state
+
+
+class OnPolicyAgent(ActorCriticAgent):
     """An actor-critic agent that learns from fresh rollouts of ``num_envs`` environments.
 
     Subclasses (PPO, TRPO, A2C) get :meth:`collect`: ``n_steps`` from each environment with the
@@ -232,15 +245,6 @@ class OnPolicyAgent(Agent):
     def reset_envs(self, seed: int) -> None:
         self.observations, _ = self.envs.reset(seed=seed)
         self.running_returns = np.zeros(self.config["num_envs"])
-
-    @tf.function(reduce_retracing=True)
-    def _forward(self, observations):
-        logits, values = self.model(tf.cast(observations, tf.float32))
-        return logits, values[:, 0]
-
-    def greedy_actions(self, observations, state=None):
-        logits, _ = self._forward(np.asarray(observations))
-        return np.argmax(logits, axis=-1), state
 
     def collect(self) -> dict[str, np.ndarray]:
         """``n_steps`` of every environment with the current stochastic policy, plus GAE.

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from fdl_keras.rl.agent import Agent, sample_actions
+from fdl_keras.rl.agent import ActorCriticAgent, sample_actions
 from fdl_keras.rl.envs import make_env
 from fdl_keras.rl.returns import discounted_returns
 
@@ -40,7 +40,7 @@ def reinforce_loss(logits, values, actions, returns, value_coefficient: float = 
     return policy_loss + value_coefficient * value_loss, policy_loss, value_loss
 
 
-class Reinforce(Agent):
+class Reinforce(ActorCriticAgent):
     """REINFORCE with a value baseline on one environment, updated every few episodes."""
 
     settings = {
@@ -69,15 +69,6 @@ class Reinforce(Agent):
 
     def reset_envs(self, seed: int) -> None:
         self.observation, _ = self.env.reset(seed=seed)
-
-    @tf.function(reduce_retracing=True)
-    def _forward(self, observations):
-        logits, values = self.model(observations)
-        return logits, values[:, 0]
-
-    def greedy_actions(self, observations, state=None):
-        logits, _ = self._forward(np.asarray(observations, np.float32))
-        return np.argmax(logits, axis=-1), state
 
     def play_episode(self) -> dict[str, np.ndarray]:
         """Plays one episode with the stochastic policy; returns its steps and returns."""
