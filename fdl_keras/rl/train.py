@@ -122,7 +122,8 @@ def train_agent(
         stateful_metrics=("mean_return", "episodes"),
         unit_name="step",
     )
-    evaluations = _load_evaluations(run_dir) if resumed_from else []
+    # Evaluations after the restored checkpoint belong to steps that will be played again.
+    evaluations = [e for e in _load_evaluations(run_dir) if e["step"] <= agent.steps]
     best_return = max((e["mean"] for e in evaluations), default=-np.inf)
     eval_solved_at = next((e["step"] for e in evaluations if _reached(e["mean"], threshold)), None)
     next_evaluation = (agent.steps // eval_every + 1) * eval_every if eval_every else None
