@@ -73,33 +73,23 @@ def cmd_train(args) -> int:
     verbose = 1 if sys.stdout.isatty() else 2
     if spec.training == "rl":
         return _train_agent(args, verbose)
-    common = dict(
+    from fdl_keras.training import train
+
+    # train() refuses systems with other loops (style transfer) with an error naming theirs.
+    result = train(
+        args.name,
         dataset=args.dataset,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        strategy=args.strategy,
         seed=args.seed,
         run_dir=args.run_dir,
         limit=args.limit,
+        augment=not args.no_augment,
+        tensorboard=args.tensorboard,
         verbose=verbose,
     )
-    if spec.training == "fit" or spec.task == "generative":
-        from fdl_keras.training import train
-
-        result = train(
-            args.name,
-            strategy=args.strategy,
-            augment=not args.no_augment,
-            tensorboard=args.tensorboard,
-            **common,
-        )
-    else:
-        from fdl_keras.errors import InvalidInputError
-
-        raise InvalidInputError(
-            f"{args.name} trains with its own loop in {spec.builder.__module__}; "
-            "use that module's functions (see its docstring)"
-        )
     if result.initial_epoch:
         print(f"resumed at epoch {result.initial_epoch + 1}")
     print(f"test: {_format_metrics(result.test_metrics)}  (run dir: {result.run_dir})")

@@ -113,9 +113,13 @@ def train(
     spec = get_spec(name)
     generative = spec.task == "generative"
     if spec.training != "fit" and not generative:
+        where = (
+            "fdl_keras.rl.train_agent"
+            if spec.training == "rl"
+            else f"the functions of {spec.builder.__module__}"
+        )
         raise InvalidInputError(
-            f"{name} trains with training={spec.training!r}, not fdl_keras.train: see "
-            f"{spec.builder.__module__} (reinforcement learning: fdl_keras.rl.train_agent)"
+            f"{name} trains with training={spec.training!r}, not fdl_keras.train: use {where}"
         )
     fit = spec.fit
     fast = config.fast_mode()
