@@ -1,14 +1,17 @@
-"""UNREAL against the same agent without its auxiliary tasks (the conv-LSTM A2C baseline).
+"""UNREAL against the same agent without its auxiliary tasks (the conv-LSTM A2C baseline), and
+ablations of single auxiliary tasks.
 
-Both variants train ``unreal_pixel_cartpole`` on ``PixelCartPole-v1`` (2 stacked 40x40 grey
-frames) with the same seed, step budget and wall-time cap, one after the other; the baseline
-sets the three auxiliary weights to 0. Records for each: steps reached, wall time, the mean of the
-last 100 training episodes, 100 greedy evaluation episodes, the machine's load average before and
-after (the CPU is shared), appended as JSON lines to ``benchmarks/out/unreal/results.jsonl``;
-both learning curves go to ``benchmarks/out/unreal/unreal_vs_a2c_seed<seed>.png``.
+Each variant trains ``unreal_pixel_cartpole`` on ``PixelCartPole-v1`` (2 stacked 40x40 grey
+frames, each action repeated for 4 CartPole steps) with the same seed, step budget and
+wall-time cap, one after the other; the baseline sets the three auxiliary weights to 0. Records
+for each: steps reached, wall time, the mean of the last 50 training episodes every 5k agent
+steps (``marks``), the mean of the last 100 at the end, 100 greedy evaluation episodes, the
+machine's load average before and after (the CPU is shared), appended as JSON lines to
+``benchmarks/out/unreal/results.jsonl``; the learning curves go to
+``benchmarks/out/unreal/unreal_vs_a2c_seed<seed>.png``.
 
 Run (in the background, on a shared CPU):
-    nice -n 10 python benchmarks/rl_unreal.py --steps 300000 --minutes 12 \
+    nice -n 10 python benchmarks/rl_unreal.py --seed 0 --steps 100000 --minutes 6 \
         > benchmarks/out/rl_unreal.log 2>&1 &
 """
 
@@ -35,7 +38,10 @@ VARIANTS = {
         "reward_prediction_weight": 0.0,
         "value_replay_weight": 0.0,
     },
+    "no_value_replay": {"value_replay_weight": 0.0},
+    "no_pixel_control": {"pixel_control_weight": 0.0},
 }
+MARK = 5_000  # agent steps between recorded points of the learning curve
 
 
 def main() -> None:
@@ -43,7 +49,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=300_000, help="step budget of each variant")
     parser.add_argument("--minutes", type=float, default=12.0, help="wall-time cap of each")
-    parser.add_argument("--only", choices=sorted(VARIANTS), help="run one variant")
+    parser.add_argument("--only", nargs="*", choices=sorted(VARIANTS), help="run these variants")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="for both")
     args = parser.parse_args()
 
@@ -53,7 +59,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     results = {}
     for variant, settings in VARIANTS.items():
-        if args.only and variant != args.only:
+        if args.only and variant not in args.only:
             continue
         run_dir = OUT / f"{variant}_seed{args.seed}"
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -69,6 +75,12 @@ def main() -> None:
         )
         evaluation = result["agent"].evaluate(100)
         results[variant] = result
+        returns, ends = np.asarray(result["episode_returns"]), np.asarray(result["episode_ends"])
+        marks = {
+            step: round(float(returns[ends <= step][-50:].mean()), 1)
+            for step in range(MARK, result["steps"] + 1, MARK)
+            if (ends <= step).any()
+        }
         record = {
             "variant": variant,
             "name": NAME,
@@ -79,6 +91,7 @@ def main() -> None:
             "budget": args.steps,
             "episodes": result["episodes"],
             "train_mean_return_last100": result["mean_return"],
+            "marks": marks,
             "solved_at": result["solved_at"],
             "wall_time_s": round(result["wall_time_s"], 1),
             "greedy_eval_mean": float(evaluation.mean()),

@@ -117,12 +117,12 @@ after, *_ = env.step(1)
 change = np.asarray(pixel_change(frames[-1], after[-1], cell_size=4))
 fig, axes = plt.subplots(1, 3, figsize=(9, 3))
 for ax, image, title in zip(axes, (frames[-1], after[-1], change),
-                            ("frame t", "frame t+1 (pushed right)", "pixel-control pseudo-reward")):
+                            ("frame t", "next frame (pushed right)", "pixel-control pseudo-reward")):
     ax.imshow(image, cmap="gray"); ax.set_title(title); ax.axis("off")
 plt.show()
 unreal_settings = {"num_envs": 4, "replay_steps": 40, "sequence_length": 6, "auxiliary_batch": 2,
                    "network": {"filters": (8, 8), "dense_units": 32, "lstm_units": 16}}
-unreal = train_agent("unreal_pixel_cartpole", total_steps=160 if FAST else 60_000, seed=0,
+unreal = train_agent("unreal_pixel_cartpole", total_steps=160 if FAST else 30_000, seed=0,
                      verbose=0, **(unreal_settings if FAST else {}))
 agent = unreal["agent"]
 print(f"{unreal['steps']} steps, {unreal['episodes']} episodes, mean return of the last 100: "
@@ -191,9 +191,12 @@ nb.cells = [
         "**pixel control** (Q-values for making the pixels of each grid cell change), "
         "**reward prediction** (the sign of the next reward from 3 frames, replay skewed so "
         "rewards are half of the samples) and **value replay**. It needs pixels, so it plays "
-        "`PixelCartPole-v1`: CartPole drawn as 2 stacked 40x40 frames. Here: the pseudo-reward "
-        "of one step, a short run, and its recurrent policy exported to ONNX. The comparison with "
-        "the same agent without auxiliary tasks is in `benchmarks/RESULTS_rl.md`."
+        "`PixelCartPole-v1`: CartPole drawn as 2 stacked 40x40 frames, each action repeated for "
+        "4 CartPole steps (as Atari's frame skip: one 0.02 s step moves the pole's tip a tenth of "
+        "a pixel, too little to see a velocity in). Here: the pseudo-reward of one step, a run of "
+        "30k steps (a few minutes on a CPU) and its recurrent policy exported to ONNX. The "
+        "comparison with the same agent without auxiliary tasks is in "
+        "`benchmarks/RESULTS_rl.md`."
     ),
     new_code_cell(UNREAL),
 ]

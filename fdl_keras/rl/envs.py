@@ -9,7 +9,12 @@
   (whose auxiliary tasks need pixels) at a cost this CPU can afford: gymnasium's own
   ``render_mode="rgb_array"`` draws 600x400 frames with pygame at 12.7 ms per step (measured here,
   with grey conversion and resizing), :class:`PixelCartPole` draws the small frame with OpenCV
-  from the state in microseconds.
+  from the state in microseconds. Each action is repeated for 4 CartPole steps (gymnasium's
+  ``RepeatAction``, as Atari's frame skip; rewards are summed, so returns still count CartPole
+  steps, at most 500): in one 0.02 s step the pole's tip moves a tenth of a pixel, so two
+  consecutive frames show no velocity, and a CNN trained on expert actions stays at chance
+  (50 %); 4 steps apart it reaches 87 % (benchmarks/RESULTS_rl.md). A linear controller still
+  balances for 500 steps at this decision rate.
 - ``ALE/Breakout-v5`` with gymnasium's ``AtariPreprocessing`` (no-op starts, frame skip 4 with
   max-pooling, 84x84 grey) and ``FrameStackObservation`` (4 frames): the input of the Nature DQN
   (Mnih et al., "Human-level control through deep reinforcement learning", Nature 2015), on the
@@ -39,6 +44,7 @@ BREAKOUT = "ALE/Breakout-v5"
 ENV_IDS = (CARTPOLE, FLICKERING_CARTPOLE, PIXEL_CARTPOLE, BREAKOUT)
 ATARI_FRAMES = 4  # frames stacked into one Atari observation
 PIXEL_FRAMES = 2  # frames stacked into one PixelCartPole observation (velocities are visible)
+PIXEL_REPEAT = 4  # CartPole steps per PixelCartPole step (Atari's frame skip)
 
 
 class FlickeringObservation(gymnasium.ObservationWrapper):
@@ -133,7 +139,8 @@ def make_env(
             gymnasium.make(CARTPOLE, render_mode=render_mode, **kwargs), p=flicker, seed=seed
         )
     elif env_id == PIXEL_CARTPOLE:
-        env = PixelCartPole(gymnasium.make(CARTPOLE, render_mode=render_mode, **kwargs))
+        env = gymnasium.make(CARTPOLE, render_mode=render_mode, **kwargs)
+        env = PixelCartPole(gymnasium.wrappers.RepeatAction(env, PIXEL_REPEAT))
         env = gymnasium.wrappers.FrameStackObservation(env, PIXEL_FRAMES)
     elif env_id.startswith("ALE/"):
         import ale_py
