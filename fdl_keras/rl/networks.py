@@ -400,9 +400,12 @@ class ResettingLSTMCell(keras.layers.Layer):
     dataset="PixelCartPole-v1",
     training="rl",
     task="actor_critic",
-    summary="UNREAL: conv-LSTM A2C + pixel control, reward prediction, value replay (2017)",
+    summary="UNREAL: conv-LSTM A2C/A3C + pixel control, reward prediction, value replay (2017)",
     target=Target(
-        "mean_return", 475.0, "PixelCartPole-v1", "CartPole-v1's criterion, from 2 40x40 frames"
+        "mean_return",
+        475.0,
+        "PixelCartPole-v1",
+        "CartPole-v1's criterion, from 2 40x40 frames, each action held 4 steps",
     ),
     defaults={"observation_shape": (2, 40, 40), "num_actions": 2},
     tiny={"filters": (4, 4), "dense_units": 8, "lstm_units": 8},
@@ -413,7 +416,7 @@ class ResettingLSTMCell(keras.layers.Layer):
     dataset="ALE/Breakout-v5",
     training="rl",
     task="actor_critic",
-    summary="UNREAL on Breakout: conv-LSTM A2C with the three auxiliary tasks",
+    summary="UNREAL on Breakout: conv-LSTM A2C/A3C with the three auxiliary tasks",
     target=Target(
         "mean_return", 401.0, "ALE/Breakout-v5", "Nature DQN's 401 (UNREAL reports human-norm.)"
     ),

@@ -5,11 +5,19 @@ Unsupervised Auxiliary Tasks", ICLR 2017.
 
 The base agent is the advantage actor-critic of :mod:`fdl_keras.rl.a3c` (its loss and RMSProp)
 on :class:`~fdl_keras.rl.networks.UnrealNetwork`, an LSTM over conv-encoded frames that also
-sees the previous action and reward. Here it is the *synchronous* form (A2C): ``num_envs``
-environments step in lockstep and one gradient step follows each ``n_steps`` rollout, because on
-a CPU one batched forward pass of the conv-LSTM per step costs what a single environment's costs
-(the threaded form is :class:`~fdl_keras.rl.a3c.A3C`). The LSTM is unrolled over the rollout
-from the state it had at its start, and reset inside it where an episode began.
+sees the previous action and reward, in either form:
+
+- *synchronous* (A2C, ``num_workers=0``, the default): ``num_envs`` environments step in
+  lockstep and one gradient step follows each ``n_steps`` rollout; on a CPU one batched forward
+  pass of the conv-LSTM costs about what a single environment's costs, and runs are
+  reproducible from their seed;
+- *asynchronous* (A3C, as in the paper, ``num_workers=N``): N threads, each with its own
+  ``num_envs`` environments, LSTM state and replay, compute gradients on their own rollouts and
+  apply them to the shared networks (as :class:`~fdl_keras.rl.a3c.A3C`; thread scheduling makes
+  runs non-deterministic).
+
+The LSTM is unrolled over a rollout from the state it had at its start, and reset inside it where
+an episode began.
 
 A small replay of the most recent ``replay_steps`` steps of every environment feeds the
 auxiliary tasks, whose losses are added to the actor-critic's with the weights of the paper:
@@ -34,6 +42,7 @@ brick reward the paper meant.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import keras
@@ -53,6 +62,8 @@ FIELDS = ("observations", "previous", "actions", "rewards", "ends")
 REWARD_FRAMES = 3  # observations the reward-prediction head sees
 
 UNREAL_DEFAULTS = {
+    "num_workers": 0,  # 0: synchronous; N: N asynchronous threads with num_envs each
+    "steps_per_iteration": 2_000,  # asynchronous: steps of all workers per iterate()
     "num_envs": 8,
     "n_steps": 5,
     "gamma": 0.99,
@@ -269,8 +280,28 @@ def previous_of_rollout(actions, rewards, dones, num_actions: int) -> np.ndarray
     )
 
 
+class _Actor:
+    """One stream of experience: ``num_envs`` environments stepped in lockstep, with their LSTM
+    state, ``previous`` inputs, running returns and replay (one per worker thread)."""
+
+    def __init__(self, agent: Unreal, seed: int):
+        c = agent.config
+        self.envs = make_vector_env(agent.env_id, c["num_envs"], seed=seed)
+        self.replay = UnrealReplay(
+            c["replay_steps"], c["num_envs"], agent.observation_shape, agent.num_actions
+        )
+
+    def reset(self, agent: Unreal, seed: int) -> None:
+        n = agent.config["num_envs"]
+        self.observations, _ = self.envs.reset(seed=seed)
+        self.state = np.zeros((n, agent.state_size), np.float32)
+        self.previous = agent._previous(np.zeros(n), np.zeros(n), np.ones(n))
+        self.running_returns = np.zeros(n)
+
+
 class Unreal(Agent):
-    """UNREAL on top of a synchronous conv-LSTM advantage actor-critic (see the module)."""
+    """UNREAL on a conv-LSTM advantage actor-critic, synchronous or asynchronous (see the
+    module)."""
 
     settings = {
         "unreal_pixel_cartpole": {
@@ -290,6 +321,8 @@ class Unreal(Agent):
     def __init__(self, name: str = "unreal_pixel_cartpole", **kwargs):
         super().__init__(name, **kwargs)
         c = self.config
+        if c["num_workers"] < 0:
+            raise InvalidInputError(f"num_workers must be >= 0, got {c['num_workers']}")
         self.replay_model, self.reward_model = auxiliary_heads(self.model, c["cell_size"])
         self.uses_replay = c["pixel_control_weight"] > 0 or c["value_replay_weight"] > 0
         self.uses_reward_prediction = c["reward_prediction_weight"] > 0
@@ -299,20 +332,20 @@ class Unreal(Agent):
         self.variables = list(unique.values())
         self.optimizer = _rmsprop(c)
         self.optimizer.build(self.variables)
-        self.envs = make_vector_env(self.env_id, c["num_envs"], seed=self.seed)
-        self.replay = UnrealReplay(
-            c["replay_steps"], c["num_envs"], self.observation_shape, self.num_actions
-        )
         self.state_size = self.model.inputs[2].shape[-1]
+        self.lock = threading.Lock()
+        self.actors = [_Actor(self, self.seed + 1000 * i) for i in range(max(1, c["num_workers"]))]
         self.reset_envs(self.seed)
+
+    @property
+    def replay(self) -> UnrealReplay:
+        """The (first worker's) replay."""
+        return self.actors[0].replay
 
     # --- acting -----------------------------------------------------------------------------
     def reset_envs(self, seed: int) -> None:
-        n = self.config["num_envs"]
-        self.observations, _ = self.envs.reset(seed=seed)
-        self.state = np.zeros((n, self.state_size), np.float32)
-        self.previous = self._previous(np.zeros(n), np.zeros(n), np.ones(n))
-        self.running_returns = np.zeros(n)
+        for i, actor in enumerate(self.actors):
+            actor.reset(self, seed + 1000 * i)
 
     def _previous(self, actions, rewards, first) -> np.ndarray:
         return UnrealNetwork.previous_features(actions, rewards, first, self.num_actions)
@@ -353,18 +386,21 @@ class Unreal(Agent):
         returns = discounted_returns(rollout["rewards"], rollout["dones"], gamma)
         return actor_critic_loss(logits[0], values[0, :, 0], rollout["actions"], returns)[0]
 
-    def iterate(self) -> None:
+    def _rollout(self, actor: _Actor, rng: np.random.Generator) -> tuple:
+        """``n_steps`` of ``actor``'s environments with the current policy, stored in its replay;
+        returns the arguments of a gradient step (rollout, LSTM state at its start, auxiliary
+        samples from the replay)."""
         c = self.config
-        start_state = self.state
+        start_state = actor.state
         steps = {k: [] for k in ("observations", "previous", "actions", "rewards", "dones")}
         for _ in range(c["n_steps"]):
-            logits, _, state = self._step(self.observations, self.previous, self.state)
-            actions = sample_actions(logits.numpy(), self.rng)
-            observations, rewards, terminated, truncated, info = self.envs.step(actions)
-            self.running_returns += rewards
+            logits, _, state = self._step(actor.observations, actor.previous, actor.state)
+            actions = sample_actions(logits.numpy(), rng)
+            observations, rewards, terminated, truncated, info = actor.envs.step(actions)
+            actor.running_returns += rewards
             done = terminated | truncated
             learned = np.sign(rewards) if c["clip_rewards"] else rewards.astype(np.float32)
-            self.replay.add(self.observations, self.previous, actions, learned, done)
+            actor.replay.add(actor.observations, actor.previous, actions, learned, done)
             targets = learned.astype(np.float32)
             cut = truncated & ~terminated
             if cut.any():  # time limit: bootstrap from the final observation (Pardo et al. 2018)
@@ -372,37 +408,72 @@ class Unreal(Agent):
                 after = self._previous(actions[cut], rewards[cut], np.zeros(cut.sum()))
                 targets[cut] += c["gamma"] * self._step(final, after, state.numpy()[cut])[1]
             for key, value in zip(
-                steps, (self.observations, self.previous, actions, targets, done)
+                steps, (actor.observations, actor.previous, actions, targets, done)
             ):
                 steps[key].append(value)
-            self.observations, self.state = observations, state.numpy()
-            self.previous = self._previous(actions, rewards, done)
-            self.steps += c["num_envs"]
-            self.log_episodes(self.running_returns[done])
-            self.running_returns[done] = 0.0
-        last_values = self._step(self.observations, self.previous, self.state)[1].numpy()
+            actor.observations, actor.state = observations, state.numpy()
+            actor.previous = self._previous(actions, rewards, done)
+            with self.lock:
+                self.steps += c["num_envs"]
+                self.log_episodes(actor.running_returns[done])
+            actor.running_returns[done] = 0.0
+        last_values = self._step(actor.observations, actor.previous, actor.state)[1].numpy()
         returns = discounted_returns(
             np.asarray(steps["rewards"]), np.asarray(steps["dones"]), c["gamma"], last_values
         )
         # (time, envs, ...) -> (envs, time, ...) sequences
         rollout = {k: np.swapaxes(np.asarray(v), 0, 1) for k, v in steps.items() if k != "dones"}
-        rollout["rewards"] = np.swapaxes(returns, 0, 1)
         auxiliary = {}
-        if self.uses_replay and len(self.replay) > c["sequence_length"]:
-            auxiliary["replay"] = self.replay.sample_sequences(
-                c["auxiliary_batch"], c["sequence_length"], self.rng
+        if self.uses_replay and len(actor.replay) > c["sequence_length"]:
+            auxiliary["replay"] = actor.replay.sample_sequences(
+                c["auxiliary_batch"], c["sequence_length"], rng
             )
-        if self.uses_reward_prediction and len(self.replay) >= REWARD_FRAMES:
-            auxiliary["reward"] = self.replay.sample_reward_frames(c["auxiliary_batch"], self.rng)
-        losses = self._train_step(
+        if self.uses_reward_prediction and len(actor.replay) >= REWARD_FRAMES:
+            auxiliary["reward"] = actor.replay.sample_reward_frames(c["auxiliary_batch"], rng)
+        return (
             rollout["observations"],
             rollout["previous"],
             start_state,
             rollout["actions"],
-            rollout["rewards"],
+            np.swapaxes(returns, 0, 1),
             auxiliary,
         )
-        self.metrics = {k: float(v) for k, v in losses.items()}
+
+    def iterate(self) -> None:
+        workers = self.config["num_workers"]
+        if workers == 0:
+            losses = self._train_step(*self._rollout(self.actors[0], self.rng))
+            self.metrics = {k: float(v) for k, v in losses.items()}
+            return
+        steps = self.config["steps_per_iteration"] // workers
+        seeds = self.rng.integers(2**31, size=workers)
+        errors: list[BaseException] = []
+        threads = [
+            threading.Thread(
+                target=self._worker, args=(actor, steps, np.random.default_rng(s), errors)
+            )
+            for actor, s in zip(self.actors, seeds)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+    def _worker(self, actor: _Actor, steps: int, rng: np.random.Generator, errors: list) -> None:
+        """An asynchronous worker: rollouts of its own environments, gradients applied to the
+        shared networks (Mnih et al. 2016)."""
+        try:
+            done = 0
+            while done < steps and not errors:
+                losses, gradients = self._gradients(*self._rollout(actor, rng))
+                with self.lock:
+                    self._apply_in_graph(gradients)
+                    self.metrics = {k: float(v) for k, v in losses.items()}
+                done += self.config["n_steps"] * self.config["num_envs"]
+        except BaseException as error:  # re-raised by iterate()
+            errors.append(error)
 
     def auxiliary_losses(self, replay: dict | None = None, reward: dict | None = None) -> dict:
         """The auxiliary losses (unweighted) on replayed ``replay`` sequences and ``reward``
@@ -440,40 +511,57 @@ class Unreal(Agent):
             )
         return losses
 
-    @tf.function(reduce_retracing=True)
-    def _train_step(self, observations, previous, state, actions, returns, auxiliary):
+    def _losses(self, observations, previous, state, actions, returns, auxiliary):
+        """``(total, metrics)``: the actor-critic loss of a rollout plus the weighted auxiliary
+        losses of the replayed samples in ``auxiliary``."""
         c = self.config
+        logits, values, _ = self.model(
+            [tf.cast(observations, tf.float32), previous, state], training=True
+        )
+        total, policy, value, entropy = actor_critic_loss(
+            tf.reshape(logits, (-1, self.num_actions)),
+            tf.reshape(values, (-1,)),
+            tf.reshape(actions, (-1,)),
+            tf.reshape(returns, (-1,)),
+            c["value_coefficient"],
+            c["entropy_coefficient"],
+        )
+        losses = self.auxiliary_losses(auxiliary.get("replay"), auxiliary.get("reward"))
+        weights = {
+            "value_replay": c["value_replay_weight"] * c["value_coefficient"],
+            "pixel_control": c["pixel_control_weight"],
+            "reward_prediction": c["reward_prediction_weight"],
+        }
+        for key, loss in losses.items():
+            total += weights[key] * loss
+        metrics = {"policy_loss": policy, "value_loss": value, "entropy": entropy, **losses}
+        return total, {"loss": total, **metrics}
+
+    @tf.function(reduce_retracing=True)
+    def _train_step(self, *arguments):
         with tf.GradientTape() as tape:
-            logits, values, _ = self.model(
-                [tf.cast(observations, tf.float32), previous, state], training=True
-            )
-            total, policy, value, entropy = actor_critic_loss(
-                tf.reshape(logits, (-1, self.num_actions)),
-                tf.reshape(values, (-1,)),
-                tf.reshape(actions, (-1,)),
-                tf.reshape(returns, (-1,)),
-                c["value_coefficient"],
-                c["entropy_coefficient"],
-            )
-            losses = self.auxiliary_losses(auxiliary.get("replay"), auxiliary.get("reward"))
-            weights = {
-                "value_replay": c["value_replay_weight"] * c["value_coefficient"],
-                "pixel_control": c["pixel_control_weight"],
-                "reward_prediction": c["reward_prediction_weight"],
-            }
-            for key, loss in losses.items():
-                total += weights[key] * loss
+            total, metrics = self._losses(*arguments)
+        self._apply(tape.gradient(total, self.variables))
+        return metrics
+
+    @tf.function(reduce_retracing=True)
+    def _gradients(self, *arguments):
+        with tf.GradientTape() as tape:
+            total, metrics = self._losses(*arguments)
         gradients = tape.gradient(total, self.variables)
+        # Heads whose loss is switched off get zeros (no update), so every call has one form.
+        return metrics, [
+            tf.zeros_like(v) if g is None else g for g, v in zip(gradients, self.variables)
+        ]
+
+    def _apply(self, gradients) -> None:
         self.optimizer.apply_gradients(
             [(g, v) for g, v in zip(gradients, self.variables) if g is not None]
         )
-        return {
-            "loss": total,
-            "policy_loss": policy,
-            "value_loss": value,
-            "entropy": entropy,
-            **losses,
-        }
+
+    @tf.function
+    def _apply_in_graph(self, gradients) -> None:
+        self._apply(gradients)
 
     # --- checkpoints --------------------------------------------------------------------------
     def trackables(self):
@@ -483,9 +571,15 @@ class Unreal(Agent):
             "reward_head": self.reward_model,
         }
 
+    @staticmethod
+    def _replay_file(directory: Path, worker: int) -> Path:
+        return directory / (REPLAY if worker == 0 else REPLAY.replace(".npz", f"_{worker}.npz"))
+
     def save_extra(self, directory: Path) -> None:
-        self.replay.save(directory / REPLAY)
+        for i, actor in enumerate(self.actors):
+            actor.replay.save(self._replay_file(directory, i))
 
     def load_extra(self, directory: Path) -> None:
-        if (directory / REPLAY).is_file():
-            self.replay.load(directory / REPLAY)
+        for i, actor in enumerate(self.actors):
+            if self._replay_file(directory, i).is_file():
+                actor.replay.load(self._replay_file(directory, i))

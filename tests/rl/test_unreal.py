@@ -1,6 +1,8 @@
 """UNREAL: pseudo-rewards, n-step targets, skewed replay, auxiliary gradients, learning on pixel
 CartPole, checkpoints and the exported recurrent policy."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -203,3 +205,46 @@ def test_onnx_policy_plays_the_keras_episode(unreal_run, tmp_path):
         onnx_policy(tmp_path / "model.onnx"), ENV, seed=3, state_size=size, feeds_previous=True
     )
     np.testing.assert_array_equal(on_onnx["actions"], in_keras["actions"])
+
+
+ASYNC = {**TINY, "num_envs": 2, "num_workers": 3, "steps_per_iteration": 96}
+
+
+def test_asynchronous_workers_update_the_shared_networks_from_their_own_replays(monkeypatch):
+    agent = make_agent("unreal_pixel_cartpole", total_steps=1_000, **ASYNC)
+    threads = set()
+    rollout = agent._rollout
+    monkeypatch.setattr(
+        agent, "_rollout", lambda *a: (threads.add(threading.get_ident()), rollout(*a))[1]
+    )
+    before = [w.copy() for w in agent.model.get_weights()]
+    agent.iterate()  # 3 workers x 32 steps: 2 rollouts of 8 steps x 2 environments each
+    assert len(threads) == 3 and agent.steps == 96
+    assert int(agent.optimizer.iterations) == 6
+    assert [len(actor.replay) for actor in agent.actors] == [16, 16, 16]
+    first = [actor.replay.observations[:16] for actor in agent.actors]
+    assert not np.array_equal(first[0], first[1])  # each worker plays its own episodes
+    assert any(not np.array_equal(a, b) for a, b in zip(before, agent.model.get_weights()))
+    assert {"pixel_control", "value_replay", "reward_prediction"} <= set(agent.metrics)
+
+
+def test_a_failing_worker_stops_the_iteration_with_its_error(monkeypatch):
+    agent = make_agent("unreal_pixel_cartpole", total_steps=1_000, **ASYNC)
+
+    def broken(*arguments):
+        raise RuntimeError("worker failed")
+
+    monkeypatch.setattr(agent, "_gradients", broken)
+    with pytest.raises(RuntimeError, match="worker failed"):
+        agent.iterate()
+
+
+def test_asynchronous_checkpoints_keep_every_workers_replay(tmp_path):
+    first = train_agent(
+        "unreal_pixel_cartpole", total_steps=96, run_dir=tmp_path, verbose=0, **ASYNC
+    )
+    agent = make_agent("unreal_pixel_cartpole", total_steps=192, **ASYNC)
+    assert agent.restore(tmp_path) == 96
+    for restored, saved in zip(agent.actors, first["agent"].actors):
+        np.testing.assert_array_equal(restored.replay.observations, saved.replay.observations)
+        assert len(restored.replay) == len(saved.replay) == 16
