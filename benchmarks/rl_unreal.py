@@ -40,6 +40,8 @@ VARIANTS = {
     },
     "no_value_replay": {"value_replay_weight": 0.0},
     "no_pixel_control": {"pixel_control_weight": 0.0},
+    # The paper's asynchronous form: 4 threads with 2 environments each (8 in all, as above).
+    "unreal_async": {"num_workers": 4, "num_envs": 2},
 }
 MARK = 5_000  # agent steps between recorded points of the learning curve
 
