@@ -194,7 +194,7 @@ nb.cells = [
         "`PixelCartPole-v1`: CartPole drawn as 2 stacked 40x40 frames, each action repeated for "
         "4 CartPole steps (as Atari's frame skip: one 0.02 s step moves the pole's tip a tenth of "
         "a pixel, too little to see a velocity in). Here: the pseudo-reward of one step, a run of "
-        "30k steps (a few minutes on a CPU) and its recurrent policy exported to ONNX. The "
+        "30k steps (about a minute on a CPU) and its recurrent policy exported to ONNX. The "
         "comparison with the same agent without auxiliary tasks is in "
         "`benchmarks/RESULTS_rl.md`."
     ),
