@@ -117,7 +117,7 @@ after, *_ = env.step(1)
 change = np.asarray(pixel_change(frames[-1], after[-1], cell_size=4))
 fig, axes = plt.subplots(1, 3, figsize=(9, 3))
 for ax, image, title in zip(axes, (frames[-1], after[-1], change),
-                            ("frame t", "next frame (pushed right)", "pixel-control pseudo-reward")):
+                            ("frame t", "next (pushed right)", "pixel-control pseudo-reward")):
     ax.imshow(image, cmap="gray"); ax.set_title(title); ax.axis("off")
 plt.show()
 unreal_settings = {"num_envs": 4, "replay_steps": 40, "sequence_length": 6, "auxiliary_batch": 2,
