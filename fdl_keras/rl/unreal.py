@@ -14,7 +14,8 @@ sees the previous action and reward, in either form:
 - *asynchronous* (A3C, as in the paper, ``num_workers=N``): N threads, each with its own
   ``num_envs`` environments, LSTM state and replay, compute gradients on their own rollouts and
   apply them to the shared networks (as :class:`~fdl_keras.rl.a3c.A3C`; thread scheduling makes
-  runs non-deterministic).
+  runs non-deterministic). On pixel CartPole it learns in fewer steps than the synchronous form
+  but sometimes collapses early to one action (benchmarks/RESULTS_rl.md).
 
 The LSTM is unrolled over a rollout from the state it had at its start, and reset inside it where
 an episode began.
