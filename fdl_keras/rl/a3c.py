@@ -111,6 +111,26 @@ class A2C(OnPolicyAgent):
         return losses
 
 
+def run_workers(work, arguments: list[tuple]) -> None:
+    """Runs ``work(*args)`` for every ``args`` of ``arguments``, each in its own thread, and
+    re-raises the first exception any of them raised once all have stopped."""
+    errors: list[BaseException] = []
+
+    def guarded(*args):
+        try:
+            work(*args)
+        except BaseException as error:  # re-raised below, in the calling thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=args) for args in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
 class A3C(ActorCriticAgent):
     """Asynchronous advantage actor-critic: worker threads updating one shared network."""
 
@@ -181,11 +201,6 @@ class A3C(ActorCriticAgent):
         workers = self.config["num_workers"]
         steps = self.config["steps_per_iteration"] // workers
         seeds = self.rng.integers(2**31, size=workers)
-        threads = [
-            threading.Thread(target=self._worker, args=(i, steps, np.random.default_rng(s)))
-            for i, s in enumerate(seeds)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_workers(
+            self._worker, [(i, steps, np.random.default_rng(s)) for i, s in enumerate(seeds)]
+        )

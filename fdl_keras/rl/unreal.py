@@ -51,7 +51,7 @@ import numpy as np
 import tensorflow as tf
 
 from fdl_keras.errors import InvalidInputError
-from fdl_keras.rl.a3c import _rmsprop, actor_critic_loss
+from fdl_keras.rl.a3c import _rmsprop, actor_critic_loss, run_workers
 from fdl_keras.rl.agent import Agent, sample_actions
 from fdl_keras.rl.buffers import RingStorage
 from fdl_keras.rl.envs import make_vector_env
@@ -448,33 +448,21 @@ class Unreal(Agent):
             return
         steps = self.config["steps_per_iteration"] // workers
         seeds = self.rng.integers(2**31, size=workers)
-        errors: list[BaseException] = []
-        threads = [
-            threading.Thread(
-                target=self._worker, args=(actor, steps, np.random.default_rng(s), errors)
-            )
-            for actor, s in zip(self.actors, seeds)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
+        run_workers(
+            self._worker,
+            [(actor, steps, np.random.default_rng(s)) for actor, s in zip(self.actors, seeds)],
+        )
 
-    def _worker(self, actor: _Actor, steps: int, rng: np.random.Generator, errors: list) -> None:
+    def _worker(self, actor: _Actor, steps: int, rng: np.random.Generator) -> None:
         """An asynchronous worker: rollouts of its own environments, gradients applied to the
         shared networks (Mnih et al. 2016)."""
-        try:
-            done = 0
-            while done < steps and not errors:
-                losses, gradients = self._gradients(*self._rollout(actor, rng))
-                with self.lock:
-                    self._apply_in_graph(gradients)
-                    self.metrics = {k: float(v) for k, v in losses.items()}
-                done += self.config["n_steps"] * self.config["num_envs"]
-        except BaseException as error:  # re-raised by iterate()
-            errors.append(error)
+        done = 0
+        while done < steps:
+            losses, gradients = self._gradients(*self._rollout(actor, rng))
+            with self.lock:
+                self._apply_in_graph(gradients)
+                self.metrics = {k: float(v) for k, v in losses.items()}
+            done += self.config["n_steps"] * self.config["num_envs"]
 
     def auxiliary_losses(self, replay: dict | None = None, reward: dict | None = None) -> dict:
         """The auxiliary losses (unweighted) on replayed ``replay`` sequences and ``reward``

@@ -45,3 +45,14 @@ def test_a3c_threads_update_the_shared_network_and_improve(monkeypatch):
     # 2.0-2.9x the first 20, so the bound leaves room.
     returns = np.asarray(agent.episode_returns)
     assert returns[-20:].mean() > 1.5 * returns[:20].mean(), returns
+
+
+def test_a_failing_a3c_worker_stops_the_iteration_with_its_error(monkeypatch):
+    agent = make_agent("a3c_cartpole", total_steps=1_000, seed=0, num_workers=2)
+
+    def broken(*arguments):
+        raise RuntimeError("worker failed")
+
+    monkeypatch.setattr(agent, "_worker", broken)
+    with pytest.raises(RuntimeError, match="worker failed"):
+        agent.iterate()
