@@ -57,9 +57,9 @@ def probe_accuracy(frames, labels, seed: int = 0) -> list[float]:
     policy = UnrealNetwork((PIXEL_FRAMES, 40, 40), 2, dense_units=128, lstm_units=64)
     model = keras.Model(policy.inputs, policy.outputs[0])
     count = len(frames)
-    first = np.zeros((count, 1, 4), np.float32)
-    first[..., -1] = 1.0  # every sample starts an episode: the LSTM sees no history
-    inputs = [frames, first, np.zeros((count, 128), np.float32)]
+    # Every sample starts an episode: the LSTM sees no history.
+    first = UnrealNetwork.previous_features(np.zeros(count), np.zeros(count), np.ones(count), 2)
+    inputs = [frames, first[:, None], np.zeros((count, 128), np.float32)]
     model.compile(
         keras.optimizers.Adam(1e-3),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),

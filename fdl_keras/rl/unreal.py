@@ -460,7 +460,7 @@ class Unreal(Agent):
         while done < steps:
             losses, gradients = self._gradients(*self._rollout(actor, rng))
             with self.lock:
-                self._apply_in_graph(gradients)
+                self._apply(gradients)
                 self.metrics = {k: float(v) for k, v in losses.items()}
             done += self.config["n_steps"] * self.config["num_envs"]
 
@@ -543,14 +543,11 @@ class Unreal(Agent):
             tf.zeros_like(v) if g is None else g for g, v in zip(gradients, self.variables)
         ]
 
+    @tf.function
     def _apply(self, gradients) -> None:
         self.optimizer.apply_gradients(
             [(g, v) for g, v in zip(gradients, self.variables) if g is not None]
         )
-
-    @tf.function
-    def _apply_in_graph(self, gradients) -> None:
-        self._apply(gradients)
 
     # --- checkpoints --------------------------------------------------------------------------
     def trackables(self):
