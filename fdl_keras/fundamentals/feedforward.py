@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keras
 
+from fdl_keras.layers import classification_head
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
 
@@ -78,13 +79,13 @@ class FeedForwardClassifier(ConfigModel):
             )(x)
             if dropout:
                 x = keras.layers.Dropout(dropout, name=f"dropout_{i + 1}")(x)
-        outputs = keras.layers.Dense(
+        outputs = classification_head(
+            x,
             num_classes,
-            activation=output_activation,
+            output_activation,
             kernel_regularizer=regularizer,
             kernel_constraint=constraint,
-            name="probabilities" if output_activation else "logits",
-        )(x)
+        )
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===

@@ -12,33 +12,14 @@ Ioffe & Szegedy, "Batch Normalization", ICML 2015; Wu & He, "Group Normalization
 from __future__ import annotations
 
 import keras
-from keras import ops
 
+from fdl_keras.layers import PerImageStandardization, classification_head
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
 
 NORMS = ("none", "batch", "group")
 CIFAR_FIT = FitConfig(epochs=30, learning_rate=1e-3, batch_size=128, augment="cifar")
 CIFAR_TINY = {"filters": (8, 8), "dense_units": (16, 8), "groups": 4}
-
-
-@serializable
-class PerImageStandardization(keras.layers.Layer):
-    """Scales each image to zero mean and unit variance over its pixels and channels.
-
-    The same arithmetic as ``tf.image.per_image_standardization`` (the standard deviation is
-    floored at ``1/sqrt(pixels)`` so a flat image does not divide by zero), written with
-    ``keras.ops`` because Keras has no layer for it. As the model's first layer it is applied
-    identically in training, evaluation and every exported runtime, which a train-only tf.data
-    step would not be.
-    """
-
-    def call(self, images):
-        axes = (1, 2, 3)
-        mean = ops.mean(images, axis=axes, keepdims=True)
-        std = ops.std(images, axis=axes, keepdims=True)
-        size = ops.cast(ops.prod(ops.shape(images)[1:]), images.dtype)
-        return (images - mean) / ops.maximum(std, ops.rsqrt(size))
 
 
 def normalization(norm: str, groups: int, name: str) -> keras.layers.Layer | None:
@@ -141,11 +122,7 @@ class CifarConvNet(ConfigModel):
             name = f"dense_{i + 1}"
             x = keras.layers.Dense(n, use_bias=use_bias, name=name)(x)
             x = _normalise_and_activate(x, norm, groups, name)
-        outputs = keras.layers.Dense(
-            num_classes,
-            activation=output_activation,
-            name="probabilities" if output_activation else "logits",
-        )(x)
+        outputs = classification_head(x, num_classes, output_activation)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===

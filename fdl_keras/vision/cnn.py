@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import keras
 
+from fdl_keras.layers import classification_head
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
 
@@ -69,13 +70,7 @@ class MnistConvNet(ConfigModel):
             x = keras.layers.MaxPooling2D(2, padding="same", name=f"pool_{i + 1}")(x)
         x = keras.layers.Flatten(name="flatten")(x)
         x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, name="dropout")(x)
-        outputs = keras.layers.Dense(
-            num_classes,
-            activation=output_activation,
-            name="probabilities" if output_activation else "logits",
-        )(x)
+        outputs = classification_head(x, num_classes, output_activation, dropout=dropout)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===

@@ -25,8 +25,8 @@ Layout after keras-hub's ``ResNetBackbone``.
 from __future__ import annotations
 
 import keras
-from keras import ops
 
+from fdl_keras.layers import ZeroPadShortcut, classification_head
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
 
@@ -52,27 +52,6 @@ IMAGENET = {
     "resnet34": ("basic", (3, 4, 6, 3), 0.7331),
     "resnet50": ("bottleneck", (3, 4, 6, 3), 0.7613),
 }
-
-
-@serializable
-class ZeroPadShortcut(keras.layers.Layer):
-    """He et al.'s parameter-free "option A" shortcut: subsample, then zero-pad new channels.
-
-    Hand-written: Keras has no layer that pads the channel axis.
-    """
-
-    def __init__(self, filters: int, stride: int = 2, **kwargs):
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.stride = stride
-
-    def call(self, x):
-        x = x[:, :: self.stride, :: self.stride, :]
-        extra = self.filters - x.shape[-1]
-        return ops.pad(x, [[0, 0], [0, 0], [0, 0], [extra // 2, extra - extra // 2]])
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "filters": self.filters, "stride": self.stride}
 
 
 def _cifar(depth: int, version: int):
@@ -217,11 +196,7 @@ class ResNet(ConfigModel):
             x = _batch_norm("post_bn")(x)
             x = keras.layers.ReLU(name="post_relu")(x)
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        outputs = keras.layers.Dense(
-            num_classes,
-            activation=output_activation,
-            name="probabilities" if output_activation else "logits",
-        )(x)
+        outputs = classification_head(x, num_classes, output_activation)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===

@@ -1,0 +1,20 @@
+"""Custom Keras layers shared across the book's parts, each serialisable as ``fdl_keras>Name``.
+
+Check a new layer with :func:`fdl_keras.layers.contract.check_layer_contract`.
+"""
+
+from fdl_keras.layers.heads import classification_head
+from fdl_keras.layers.normalization import PerImageStandardization, instance_norm
+from fdl_keras.layers.recurrent import ResettingLSTMCell
+from fdl_keras.layers.shortcuts import ZeroPadShortcut
+from fdl_keras.layers.time_folding import FoldTime, UnfoldTime
+
+__all__ = [
+    "FoldTime",
+    "PerImageStandardization",
+    "ResettingLSTMCell",
+    "UnfoldTime",
+    "ZeroPadShortcut",
+    "classification_head",
+    "instance_norm",
+]

@@ -1,0 +1,138 @@
+"""The shared layers of fdl_keras.layers: the layer contract, then one behaviour of each."""
+
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import load_sample_image
+
+from fdl_keras.layers import (
+    FoldTime,
+    PerImageStandardization,
+    ResettingLSTMCell,
+    UnfoldTime,
+    ZeroPadShortcut,
+    classification_head,
+    instance_norm,
+)
+from fdl_keras.layers.contract import check_layer_contract
+
+RNG = np.random.default_rng(0)
+LSTM_UNITS = 4
+# Episode-start flags of two rollouts of 6 steps: the second episode starts at step 2 and 4.
+RESET_AT = (2, 4)
+
+
+def photos(size: int = 16) -> np.ndarray:
+    """Two real RGB images (scikit-learn's sample photos, subsampled), ``(2, size, size, 3)``."""
+    images = [
+        load_sample_image(f"{name}.jpg")[100::8, 200::8][:size, :size]
+        for name in ("china", "flower")
+    ]
+    return np.stack(images).astype(np.float32) / 255.0
+
+
+def sequences_with_resets() -> np.ndarray:
+    """``(2, 6, 3 + 1)``: 3 features and an episode-start flag that is 1 at ``RESET_AT``."""
+    x = RNG.normal(size=(2, 6, 4)).astype(np.float32)
+    x[..., -1] = 0.0
+    for row, step in enumerate(RESET_AT):
+        x[row, step, -1] = 1.0
+    return x
+
+
+def resetting_rnn() -> keras.layers.RNN:
+    return keras.layers.RNN(ResettingLSTMCell(LSTM_UNITS), return_sequences=True)
+
+
+SEQUENCE = RNG.normal(size=(2, 3, 4, 5)).astype(np.float32)
+CASES = {
+    "FoldTime": (FoldTime, SEQUENCE),
+    "UnfoldTime": (UnfoldTime, [RNG.normal(size=(6, 16)).astype(np.float32), SEQUENCE]),
+    "PerImageStandardization": (PerImageStandardization, photos()),
+    "ZeroPadShortcut": (
+        lambda: ZeroPadShortcut(8, stride=2),
+        RNG.normal(size=(2, 8, 8, 4)).astype(np.float32),
+    ),
+    "ResettingLSTMCell": (resetting_rnn, sequences_with_resets()),
+    "instance_norm": (lambda: instance_norm(3, "instance_norm"), photos()),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_layer_contract(name, tmp_path):
+    factory, inputs = CASES[name]
+    report = check_layer_contract(factory, inputs, tmp_path)
+    assert report["passed"]
+
+
+def test_fold_then_unfold_restores_the_sequence():
+    folded = np.asarray(FoldTime()(SEQUENCE))
+    assert folded.shape == (6, 4, 5)
+    np.testing.assert_array_equal(folded[1 * 3 + 2], SEQUENCE[1, 2])  # batch-major order
+    np.testing.assert_array_equal(np.asarray(UnfoldTime()(folded, SEQUENCE)), SEQUENCE)
+
+
+def test_resetting_lstm_restarts_from_zero_state_at_an_episode_start():
+    x = sequences_with_resets()
+    rnn = resetting_rnn()
+    outputs = np.asarray(rnn(x))
+    plain = keras.layers.RNN(keras.layers.LSTMCell(LSTM_UNITS), return_sequences=True)
+    plain(x[..., :-1])
+    plain.set_weights(rnn.get_weights())
+    for row, step in enumerate(RESET_AT):
+        fresh = np.asarray(plain(x[row : row + 1, step:, :-1]))[0]
+        np.testing.assert_allclose(outputs[row, step:], fresh, atol=1e-6)
+        # Without the reset the state carried over would change the output.
+        carried = np.asarray(plain(x[row : row + 1, :, :-1]))[0, step]
+        assert np.abs(carried - outputs[row, step]).max() > 1e-3
+
+
+def test_per_image_standardization_gives_zero_mean_unit_std_per_image():
+    y = np.asarray(PerImageStandardization()(photos()))
+    np.testing.assert_allclose(y.mean(axis=(1, 2, 3)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(y.std(axis=(1, 2, 3)), 1.0, atol=1e-4)
+
+
+def test_zero_pad_shortcut_pads_new_channels_with_zeros():
+    x = RNG.normal(size=(2, 8, 8, 4)).astype(np.float32)
+    y = np.asarray(ZeroPadShortcut(8, stride=2)(x))
+    assert y.shape == (2, 4, 4, 8)
+    np.testing.assert_array_equal(y[..., 2:6], x[:, ::2, ::2, :])
+    assert not y[..., :2].any() and not y[..., 6:].any()
+
+
+def test_instance_norm_normalises_each_channel_of_each_image():
+    images = photos()
+    y = np.asarray(instance_norm(3, "in")(images))
+    mean = images.mean(axis=(1, 2), keepdims=True)
+    var = images.var(axis=(1, 2), keepdims=True)
+    # GroupNormalization's default epsilon is 1e-3; gamma starts at 1 and beta at 0.
+    np.testing.assert_allclose(y, (images - mean) / np.sqrt(var + 1e-3), atol=1e-4)
+
+
+def test_classification_head_gives_probabilities_or_logits():
+    features = keras.Input(shape=(16,), name="features")
+    probabilities = keras.Model(features, classification_head(features, 5))
+    logits = keras.Model(features, classification_head(features, 5, None, dropout=0.5))
+    assert probabilities.layers[-1].name == "probabilities"
+    assert [layer.name for layer in logits.layers[1:]] == ["dropout", "logits"]
+    logits.get_layer("logits").set_weights(probabilities.get_layer("probabilities").get_weights())
+
+    x = RNG.normal(size=(8, 16)).astype(np.float32)
+    p = np.asarray(probabilities.predict_on_batch(x))
+    z = np.asarray(logits.predict_on_batch(x))  # dropout is off in inference
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0, atol=1e-6)
+    kernel, bias = logits.get_layer("logits").get_weights()
+    np.testing.assert_allclose(z, x @ kernel + bias, atol=1e-5)
+    assert (z < 0).any()  # raw scores, not probabilities
+    np.testing.assert_allclose(p, np.asarray(keras.ops.softmax(z)), atol=1e-6)
+
+
+def test_layers_stay_importable_from_their_old_modules():
+    from fdl_keras.rl import networks
+    from fdl_keras.vision import cifar_cnn, resnet
+
+    assert networks.FoldTime is FoldTime and networks.UnfoldTime is UnfoldTime
+    assert networks.ResettingLSTMCell is ResettingLSTMCell
+    assert resnet.ZeroPadShortcut is ZeroPadShortcut
+    assert cifar_cnn.PerImageStandardization is PerImageStandardization
