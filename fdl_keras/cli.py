@@ -11,7 +11,6 @@ fdl demo                       the main job: train mnist_cnn, evaluate, export, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -30,10 +29,10 @@ def cmd_list(args) -> int:
 
     specs = list_models(args.chapter)
     rows = [
-        (s.name, str(s.chapter), s.dataset, str(s.target) if s.target else "-", s.summary)
+        (s.name, str(s.chapter), s.source, str(s.target) if s.target else "-", s.summary)
         for s in specs
     ]
-    header = ("name", "ch", "dataset", "target", "summary")
+    header = ("name", "ch", "data", "target", "summary")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     for row in [header, *rows]:
         cells = [
@@ -53,125 +52,96 @@ def cmd_info(args) -> int:
     spec = get_spec(args.name)
     model = spec.build()
     print(f"{spec.name}: {spec.summary}")
-    print(f"  chapter {spec.chapter}, dataset {spec.dataset}, training {spec.training}")
+    print(f"  chapter {spec.chapter}")
+    for key, value in spec.describe().items():
+        if value is not None:
+            print(f"  {key}: {value}")
     print(
         f"  target: {spec.target or '-'}" + (f" ({spec.target.reference})" if spec.target else "")
     )
     print(f"  builder: {spec.builder.__module__}.{spec.builder.__qualname__}")
     print(f"  defaults: {dict(spec.defaults)}")
-    print(f"  fit: {spec.fit}")
+    print(f"  train options: {', '.join(sorted(spec.options))}")
     print(f"  parameters: {model.count_params():,}")
     print(f"  export signature: {spec.export_signature(model)}")
     return 0
 
 
-def cmd_train(args) -> int:
-    from fdl_keras.export import export
-    from fdl_keras.registry import get_spec
+#: ``fdl train`` flags and the :func:`fdl_keras.train` options they set.
+TRAIN_FLAGS = {
+    "epochs": "epochs",
+    "steps": "steps",
+    "eval_every": "eval_every",
+    "env": "environment",
+    "batch_size": "batch_size",
+    "learning_rate": "learning_rate",
+    "dataset": "dataset",
+    "strategy": "strategy",
+    "limit": "limit",
+    "style_image": "style_image",
+    "vgg_weights": "vgg_weights",
+}
 
-    spec = get_spec(args.name)
-    verbose = 1 if sys.stdout.isatty() else 2
-    if spec.training == "rl":
-        return _train_agent(args, verbose)
+
+def cmd_train(args) -> int:
     from fdl_keras.training import train
 
-    # train() refuses systems with other loops (style transfer) with an error naming theirs.
+    options = {option: getattr(args, flag) for flag, option in TRAIN_FLAGS.items()}
+    if args.no_augment:
+        options["augment"] = False
     result = train(
         args.name,
-        dataset=args.dataset,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        strategy=args.strategy,
         seed=args.seed,
         run_dir=args.run_dir,
-        limit=args.limit,
-        augment=not args.no_augment,
         tensorboard=args.tensorboard,
-        verbose=verbose,
+        verbose=1 if sys.stdout.isatty() else 2,
+        **{k: v for k, v in options.items() if v is not None},
     )
     if result.initial_epoch:
-        print(f"resumed at epoch {result.initial_epoch + 1}")
+        print(
+            f"resumed at {'step' if args.steps or args.eval_every else 'epoch'} "
+            f"{result.initial_epoch + 1}"
+        )
     print(f"test: {_format_metrics(result.test_metrics)}  (run dir: {result.run_dir})")
     if args.export:
-        sample = result.data.sample_batch(8)[0] if spec.training == "fit" else None
-        _print_report(export(result.model, args.export, sample=sample), args.export)
-    return 0
+        from fdl_keras.export import export
+        from fdl_keras.runs import load_run
 
-
-def _train_agent(args, verbose: int) -> int:
-    from fdl_keras.rl import train_agent
-
-    summary = train_agent(
-        args.name,
-        total_steps=args.steps,
-        run_dir=args.run_dir,
-        seed=args.seed,
-        verbose=1 if verbose == 1 else 0,
-        tensorboard=args.tensorboard,
-        eval_every=args.eval_every,
-    )
-    shown = {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
-    print(
-        "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
-    )
-    if args.export:
-        from fdl_keras.rl.policy import export_policy
-
-        report = export_policy(summary["model"], args.export, summary["env_id"], seed=args.seed)
+        settings = load_run(result.run_dir).settings
+        report = export(result.model, args.export, spec=result.spec, settings=settings)
         _print_report(report, args.export)
     return 0
 
 
-def _load_source(source: str):
-    """A model and its run settings from a run directory or a ``.keras`` file."""
-    import keras
+def _load(source: str, dataset: str | None):
+    """A model, its spec and its run settings from a run dir or a ``.keras`` file."""
+    from fdl_keras.errors import InvalidInputError
+    from fdl_keras.runs import load_source
 
-    path = Path(source)
-    model_path = path / "model.keras" if path.is_dir() else path
-    if not model_path.is_file():
-        from fdl_keras.errors import InvalidInputError
-
-        raise InvalidInputError(
-            f"no model at {model_path}; pass a run dir from `fdl train` or a .keras file"
-        )
-    settings_path = model_path.parent / "run.json"
-    settings = json.loads(settings_path.read_text()) if settings_path.is_file() else {}
-    return keras.saving.load_model(model_path), settings
-
-
-def _dataset_for(model, settings: dict, override: str | None) -> str:
-    if override or settings.get("dataset"):
-        return override or settings["dataset"]
-    from fdl_keras.registry import list_models
-
-    spec = next((s for s in list_models() if s.builder is type(model)), None)
+    model, spec, settings = load_source(source)
     if spec is None:
-        from fdl_keras.errors import InvalidInputError
-
-        raise InvalidInputError(f"cannot tell which dataset {model.name} uses; pass --dataset")
-    return spec.dataset
+        raise InvalidInputError(
+            f"cannot tell which system {source} holds (model {model.name!r}); pass a run dir "
+            "made by `fdl train`"
+        )
+    if dataset:
+        settings = {**settings, "dataset": dataset}
+    return model, spec, settings
 
 
 def cmd_evaluate(args) -> int:
-    from fdl_keras.data import load_dataset
-
-    model, settings = _load_source(args.source)
-    data = load_dataset(_dataset_for(model, settings, args.dataset), limit=args.limit)
-    if not model.compiled:
-        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    metrics = model.evaluate(data.test, verbose=0, return_dict=True)
-    print(f"test: {_format_metrics(metrics)}  ({data.info.num_test} examples of {data.info.name})")
+    model, spec, settings = _load(args.source, args.dataset)
+    metrics = spec.evaluate(model, settings=settings, limit=args.limit)
+    data = settings.get("dataset") or settings.get("environment") or spec.source
+    print(f"test: {_format_metrics(metrics)}  ({spec.name} on {data})")
     return 0
 
 
 def cmd_export(args) -> int:
-    from fdl_keras.data import load_dataset
     from fdl_keras.export import export
 
-    model, settings = _load_source(args.source)
-    data = load_dataset(_dataset_for(model, settings, args.dataset), limit=4 * args.samples)
-    report = export(model, args.directory, sample=data.sample_batch(args.samples)[0])
+    model, spec, settings = _load(args.source, args.dataset)
+    report = export(model, args.directory, spec=spec, settings=settings, sample_size=args.samples)
     _print_report(report, args.directory)
     return 0
 
@@ -199,7 +169,7 @@ def cmd_demo(args) -> int:
         f"after {epochs} epochs ({result.wall_time_s:.0f} s)"
     )
     out = Path(args.out) / "mnist_cnn"
-    report = export(result.model, out, sample=result.data.sample_batch(8)[0])
+    report = export(result.model, out, spec=result.spec, settings={"dataset": dataset})
     _print_report(report, out)
     return 0
 
@@ -250,10 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STEPS",
         help="RL: greedy evaluation every STEPS steps, keeping run_dir/best_model.keras",
     )
+    p.add_argument("--env", metavar="ID", help="RL: a gymnasium environment id to train on")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--dataset")
-    p.add_argument("--strategy", choices=STRATEGIES, default="default")
+    p.add_argument("--strategy", choices=STRATEGIES)
+    p.add_argument("--style-image", metavar="PATH", help="style network: the style image")
+    p.add_argument(
+        "--vgg-weights", metavar="W", help="style network: imagenet (default), a file or random"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--run-dir", help="default runs/NAME")
     p.add_argument("--limit", type=int, help="keep at most this many training examples")
@@ -265,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test metrics of a run dir or .keras file")
     p.add_argument("source")
     p.add_argument("--dataset")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=int, help="test examples (RL: greedy episodes)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="export a run dir or .keras file and verify it")

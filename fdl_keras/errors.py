@@ -37,3 +37,7 @@ class TrainingDivergedError(FdlError, FloatingPointError):
 
 class ExportVerificationError(FdlError):
     """An exported runtime does not reproduce the Keras model's outputs."""
+
+
+class UnknownArgumentError(InvalidInputError, TypeError):
+    """A builder argument that the system's builder does not take."""

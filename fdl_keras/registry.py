@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from fdl_keras.errors import UnknownModelError
+from fdl_keras.errors import UnknownArgumentError, UnknownModelError
+from fdl_keras.tasks import Classification, FitTask, Task
 
 # Modules that register systems; imported on first use of the registry.
 SYSTEM_MODULES = (
@@ -23,13 +24,18 @@ SYSTEM_MODULES = (
     "fdl_keras.vision.cifar_cnn",
     "fdl_keras.vision.resnet",
     "fdl_keras.vision.style_transfer",
-    "fdl_keras.rl.networks",
+    "fdl_keras.rl.reinforce",
+    "fdl_keras.rl.trpo",
+    "fdl_keras.rl.ppo",
+    "fdl_keras.rl.a3c",
+    "fdl_keras.rl.dqn",
+    "fdl_keras.rl.drqn",
+    "fdl_keras.rl.unreal",
     "fdl_keras.generative.vae",
     "fdl_keras.generative.gan",
     "fdl_keras.generative.score",
 )
 
-TRAINING_MODES = ("fit", "custom", "rl")
 MODEL_KWARGS = ("name", "trainable", "dtype")  # passed on to keras.Model
 
 
@@ -49,43 +55,49 @@ class Target:
 
 @dataclass(frozen=True)
 class FitConfig:
-    """How a ``training="fit"`` system is compiled and trained by default."""
+    """How a system trained by ``model.fit`` is optimised by default (the loss and metrics come
+    from its task and its head)."""
 
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     schedule: str = "cosine"  # "cosine" decays to 0 over the run; "constant" keeps it.
     epochs: int = 10
     batch_size: int = 128
-    loss: str = "sparse_categorical_crossentropy"
-    metrics: tuple[str, ...] = ("accuracy",)
     augment: str | None = None
     steps_per_execution: int = 1
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything the package needs to know about one book system."""
+    """Everything the package needs to know about one book system.
+
+    ``task`` (a :class:`fdl_keras.tasks.Task`) holds what differs between families; the spec's
+    verbs (:meth:`train`, :meth:`evaluate`, :meth:`export_sample` ...) ask it, so callers never
+    branch on a family.
+    """
 
     name: str
     chapter: int
     builder: Callable[..., Any]
     summary: str
-    dataset: str
-    training: str = "fit"
-    task: str = "classification"
+    task: Task = field(default_factory=Classification)
+    dataset: str | None = None
     target: Target | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
     tiny: Mapping[str, Any] = field(default_factory=dict)
-    fit: FitConfig = field(default_factory=FitConfig)
+    fit: FitConfig | None = None
 
     def __post_init__(self) -> None:
-        if self.training not in TRAINING_MODES:
-            raise ValueError(f"training must be one of {TRAINING_MODES}, got {self.training!r}")
+        if not isinstance(self.task, Task):
+            raise TypeError(f"{self.name}: task must be a fdl_keras.tasks.Task, got {self.task!r}")
+        if self.fit is None and isinstance(self.task, FitTask):
+            object.__setattr__(self, "fit", FitConfig())
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
         object.__setattr__(self, "tiny", MappingProxyType(dict(self.tiny)))
 
     def build(self, **overrides: Any) -> Any:
-        """Builds the model from the spec's defaults updated with ``overrides``."""
+        """Builds the model from the spec's defaults updated with ``overrides``; the model is
+        named after the system unless ``name=`` is given, so export can find its spec again."""
         params = [
             name
             for name, p in inspect.signature(self.builder).parameters.items()
@@ -94,8 +106,69 @@ class ModelSpec:
         unknown = [k for k in overrides if k not in params and k not in MODEL_KWARGS]
         if unknown:
             choices = ", ".join(params)
-            raise TypeError(f"{self.name} has no argument {unknown[0]!r}; it takes: {choices}")
-        return self.builder(**{**self.defaults, **overrides})
+            raise UnknownArgumentError(
+                f"{self.name} has no argument {unknown[0]!r}; it takes: {choices}"
+            )
+        return self.builder(**{"name": self.name, **self.defaults, **overrides})
+
+    # --- verbs, answered by the task ---------------------------------------------------------
+
+    @property
+    def family(self) -> str:
+        """The family's name (``classification``, ``generative`` ...)."""
+        return self.task.label
+
+    @property
+    def source(self) -> str:
+        """What the system learns from: a dataset or an environment id."""
+        return self.task.source(self)
+
+    @property
+    def options(self) -> frozenset[str]:
+        """The :func:`fdl_keras.train` options that apply to this system."""
+        return self.task.options
+
+    def describe(self) -> dict[str, Any]:
+        """What ``fdl info`` shows about the family (dataset or environment, agent, options)."""
+        return {**self.task.describe(self), "fit": self.fit}
+
+    def builder_args(self, info: Any) -> dict[str, Any]:
+        """Builder arguments derived from a dataset's info (or an environment id)."""
+        from fdl_keras.tasks import builder_accepts
+
+        return builder_accepts(self.builder, self.task.builder_args(self, info))
+
+    def train(self, **options: Any) -> Any:
+        """Trains the system with its family's trainer (see :func:`fdl_keras.train`)."""
+        from fdl_keras.tasks import check_options
+
+        given = {k: v for k, v in options.items() if k != "overrides"}
+        check_options(self, self.task, given)
+        return self.task.train(self, options)
+
+    def evaluate(self, model, *, settings: Mapping[str, Any] | None = None, limit=None) -> dict:
+        """Test metrics of a trained ``model`` of this system."""
+        return self.task.evaluate(self, model, settings=settings or {}, limit=limit)
+
+    def export_sample(self, model, *, settings=None, size: int = 8) -> tuple[list, str]:
+        """The inputs export verifies on (real data where the family has it) and their source."""
+        return self.task.export_sample(self, model, settings=settings, size=size)
+
+    def example_batch(self, model, size: int = 8) -> tuple[Any, Any]:
+        """A real ``(inputs, targets)`` batch for the model contract."""
+        return self.task.example_batch(self, model, size)
+
+    def contract_step(self, model, x, y) -> dict[str, list[float]]:
+        """One training step of the family's loss on ``(x, y)``; returns the history dict."""
+        return self.task.contract_step(self, model, x, y)
+
+    def pairs(self, model, data: Any, seed: int = 0) -> tuple:
+        """``(train, validation, test)`` pipelines of what ``fit`` takes (fit families only)."""
+        return self.task.pairs(self, model, data, seed)
+
+    def compile(self, model, **kwargs: Any) -> None:
+        """Compiles ``model`` as the family's trainer does (fit families only)."""
+        self.task.compile(self, model, **kwargs)
 
     def export_signature(self, model: Any = None) -> list:
         """The ``tf.TensorSpec`` s that export traces: one per input of ``model`` (or a default
@@ -109,29 +182,27 @@ _REGISTRY: dict[str, ModelSpec] = {}
 _loaded = False
 
 
-def register(name: str, *, chapter: int, dataset: str, **spec_fields: Any) -> Callable:
-    """Class/function decorator that registers a book system under ``name``.
+def register(
+    name: str, *, chapter: int, builder: Callable | None = None, **spec_fields: Any
+) -> Callable:
+    """Registers a book system under ``name``: a decorator of its builder, or a plain call with
+    ``builder=`` (how an agent's module registers the network it trains).
 
-    Stack it to register several systems (e.g. ResNet depths) with one builder. The summary is
-    the first line of the builder's docstring unless ``summary=`` is given.
+    Stack the decorator to register several systems (e.g. ResNet depths) with one builder. The
+    summary is the first line of the builder's docstring unless ``summary=`` is given.
     """
 
     def decorator(builder: Callable) -> Callable:
         summary = spec_fields.pop("summary", None) or (builder.__doc__ or "").strip().split("\n")[0]
         spec = ModelSpec(
-            name=name,
-            chapter=chapter,
-            builder=builder,
-            dataset=dataset,
-            summary=summary,
-            **spec_fields,
+            name=name, chapter=chapter, builder=builder, summary=summary, **spec_fields
         )
         if name in _REGISTRY and _REGISTRY[name].builder is not builder:
             raise ValueError(f"model name {name!r} is registered twice")
         _REGISTRY[name] = spec
         return builder
 
-    return decorator
+    return decorator(builder) if builder is not None else decorator
 
 
 def load_systems() -> None:
@@ -165,3 +236,18 @@ def get_spec(name: str) -> ModelSpec:
 def build(name: str, **overrides: Any) -> Any:
     """Builds the registered model ``name`` (``fdl_keras.build("mnist_cnn", dropout=0.3)``)."""
     return get_spec(name).build(**overrides)
+
+
+def spec_for_model(model) -> ModelSpec | None:
+    """The spec a model was built from: the system its name names (``build`` names models after
+    their system), else the only system built by its class, else None."""
+    load_systems()
+    spec = _REGISTRY.get(getattr(model, "name", ""))
+    if spec is not None and isinstance(model, _builder_class(spec)):
+        return spec
+    same_class = [s for s in _REGISTRY.values() if _builder_class(s) is type(model)]
+    return same_class[0] if len(same_class) == 1 else None
+
+
+def _builder_class(spec: ModelSpec) -> type:
+    return spec.builder if isinstance(spec.builder, type) else type(None)

@@ -14,57 +14,14 @@ import numpy as np
 from fdl_keras.registry import ModelSpec
 
 
-def example_batch(spec: ModelSpec, model, size: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """A real batch for ``model`` from the spec's dataset pipeline.
+def example_batch(spec: ModelSpec, model, size: int = 8) -> tuple:
+    """A real ``(inputs, targets)`` batch for ``model`` from its system's task.
 
-    When the spec's dataset is not on this machine (CIFAR-10 offline), the first available of
-    MNIST and digits stands in. Images whose shape differs from the model's input are resized
-    (bilinear) and grey is repeated to RGB, so every check still runs on real pixels. The
-    targets are the class labels, or the images themselves for ``task="image_to_image"``.
+    Classifiers get real images and labels (a stand-in set, resized, when the spec's dataset is
+    not on this machine), reconstructions their images twice, samplers ``(noise, images)``,
+    policies ``(observations of their environment, None)``.
     """
-    from fdl_keras.data import first_available, load_dataset
-    from fdl_keras.errors import DatasetNotFoundError
-
-    if spec.training == "rl":
-        # Real observations of the spec's environment (its dataset is the environment id).
-        from fdl_keras.rl.contract import example_inputs
-
-        return example_inputs(spec, model, size), None
-    try:
-        data = load_dataset(spec.dataset, batch_size=size, limit=8 * size)
-    except DatasetNotFoundError:
-        data = load_dataset(first_available("mnist", "digits")[0], batch_size=size, limit=8 * size)
-    images, labels = next(iter(data.train))
-    if spec.task == "generative":
-        # The exported graph takes noise (the model's own noise_inputs); fit takes real images.
-        return model.noise_inputs(size, seed=0), images.numpy()
-    shape = tuple(model.inputs[0].shape[1:])
-    images = _fit_images(images, shape) if len(shape) == 3 else images.numpy()
-    if spec.task == "image_to_image":
-        return images, images
-    labels = labels.numpy()
-    if spec.task == "classification":
-        labels = labels % model.outputs[0].shape[-1]  # a stand-in set may have more classes
-    return images, labels
-
-
-def _fit_images(images, shape: tuple) -> np.ndarray:
-    """``images`` resized to ``shape`` (``None`` keeps a size); channels repeated or averaged."""
-    import tensorflow as tf
-
-    height, width, channels = shape
-    if tuple(images.shape[1:]) == shape:
-        return images.numpy()
-    if images.shape[-1] != channels:
-        images = (
-            tf.repeat(images, channels, axis=-1)
-            if images.shape[-1] == 1
-            else tf.reduce_mean(images, axis=-1, keepdims=True)
-        )
-    size = (height or images.shape[1], width or images.shape[2])
-    if tuple(images.shape[1:3]) != size:
-        images = tf.image.resize(images, size)
-    return images.numpy()
+    return spec.example_batch(model, size)
 
 
 def check_model_contract(spec: ModelSpec, tmp_path: Path, *, atol: float = 1e-5) -> dict:
@@ -79,7 +36,6 @@ def check_model_contract(spec: ModelSpec, tmp_path: Path, *, atol: float = 1e-5)
     import keras
 
     from fdl_keras.export import export
-    from fdl_keras.training import compile_model
 
     keras.utils.set_random_seed(0)
     model = spec.build(**spec.tiny)
@@ -112,21 +68,9 @@ def check_model_contract(spec: ModelSpec, tmp_path: Path, *, atol: float = 1e-5)
     assert type(loaded) is type(model)
     _assert_same_outputs(loaded.predict_on_batch(x), model.predict_on_batch(x))
 
-    # 3. One fit step on real data stays finite.
-    if spec.training == "rl":
-        # One gradient step of the agent's own loss on a real rollout of the environment.
-        from fdl_keras.rl.contract import agent_loss_step
-
-        history = agent_loss_step(spec, model)
-    elif spec.task == "generative":
-        # A custom train_step (ELBO, GAN, score matching) on the real images; compile() picks
-        # the model's own optimizers.
-        model.compile()
-        history = model.fit(y, epochs=1, batch_size=len(y), verbose=0)
-    else:
-        compile_model(model, spec)
-        history = model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
-    assert all(np.isfinite(v[0]) for v in history.history.values()), history.history
+    # 3. One training step of the family's own loss on real data stays finite.
+    history = spec.contract_step(model, x, y)
+    assert all(np.isfinite(v[0]) for v in history.values()), history
     assert all(np.isfinite(np.asarray(w)).all() for w in model.weights)
 
     # 4. Deterministic inference (dropout off, no sampling inside the graph).

@@ -140,9 +140,14 @@ def test_nan_guard_watches_every_logged_loss():
     assert guard.failure[:3] == (2, 5, "g_loss") and guard.model.stop_training
 
 
-def test_systems_with_other_training_loops_are_refused_with_the_way_to_train_them():
-    with pytest.raises(fdl_keras.InvalidInputError, match="rl.train_agent"):
-        fdl_keras.train("dqn_cartpole")
+def test_options_of_another_family_are_refused_in_one_line():
+    with pytest.raises(fdl_keras.InvalidInputError, match="'epochs' does not apply") as info:
+        fdl_keras.train("dqn_cartpole", epochs=3)
+    assert "reinforcement learning" in str(info.value) and "steps" in str(info.value)
+    with pytest.raises(fdl_keras.InvalidInputError, match="'steps' does not apply"):
+        fdl_keras.train("mnist_mlp", steps=100)
+    with pytest.raises(fdl_keras.InvalidInputError, match="'style_image' does not apply"):
+        fdl_keras.train("vae", style_image="style.png")
 
 
 def test_generative_systems_train_through_the_same_runner(tmp_path):

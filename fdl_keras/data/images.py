@@ -11,13 +11,14 @@ import functools
 import gzip
 import pickle
 import tarfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fdl_keras import config
+from fdl_keras.data.pipeline import make_pipeline
+from fdl_keras.data.registry import Dataset, DatasetInfo, dataset, split_indices
 from fdl_keras.errors import DatasetNotFoundError
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -216,4 +217,73 @@ def image_metadata(name: str) -> tuple[float, tuple[str, ...], str]:
     return s.max_value, s.class_names, s.title
 
 
-AUGMENTATIONS: dict[str, Callable] = {}
+IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "digits")
+IDX_HINT = "the four IDX .gz files (train-images-idx3-ubyte.gz ...) or {}.npz"
+
+
+@dataset("mnist", title="MNIST handwritten digits", files="mnist/: " + IDX_HINT.format("mnist"))
+@dataset(
+    "fashion_mnist",
+    title="Fashion-MNIST",
+    files="fashion_mnist/: " + IDX_HINT.format("fashion_mnist"),
+)
+@dataset(
+    "cifar10", title="CIFAR-10", files="cifar10/: cifar-10-batches-py/ or cifar-10-python.tar.gz"
+)
+@dataset("digits", title="scikit-learn digits (8x8, embedded)", files="nothing (embedded)")
+def load_images(
+    name: str,
+    *,
+    batch_size: int,
+    validation_fraction: float,
+    seed: int,
+    limit: int | None,
+    augment: str | None,
+) -> Dataset:
+    """An image classification set as ``(image in [0, 1], label)`` pipelines."""
+    (x_train, y_train), (x_test, y_test) = load_arrays(name)[0]
+    source = load_arrays(name)[1]
+    train_idx, val_idx = split_indices(
+        len(x_train), validation_fraction=validation_fraction, seed=seed, limit=limit
+    )
+    if limit is not None:
+        keep = max(limit // 4, batch_size)
+        x_test, y_test = x_test[:keep], y_test[:keep]
+    max_value, class_names, title = image_metadata(name)
+    splits = {
+        "train": (x_train[train_idx], y_train[train_idx]),
+        "validation": (x_train[val_idx], y_train[val_idx]),
+        "test": (x_test, y_test),
+    }
+
+    def pipe(split: str, **kw):
+        x, y = splits[split]
+        return make_pipeline(x, y, batch_size=batch_size, scale=max_value, seed=seed, **kw)
+
+    shape = x_train.shape[1:] if x_train.ndim == 4 else (*x_train.shape[1:], 1)
+
+    def normalised(split: str) -> tuple[np.ndarray, np.ndarray]:
+        x, y = splits[split]
+        x = (x.astype(np.float32) / max_value).reshape((len(x), *shape))
+        return x, y.astype(np.int32)
+
+    train = pipe("train", shuffle=True, augment=augment)
+    info = DatasetInfo(
+        name=name,
+        source=source,
+        num_train=len(train_idx),
+        num_validation=len(val_idx),
+        num_test=len(x_test),
+        element_spec=train.element_spec,
+        input_shape=tuple(int(s) for s in shape),
+        num_classes=len(class_names),
+        class_names=class_names,
+        title=title,
+    )
+    return Dataset(
+        train=train,
+        validation=pipe("validation") if len(val_idx) else None,
+        test=pipe("test"),
+        info=info,
+        arrays={split: normalised(split) for split in ("validation", "test")},
+    )

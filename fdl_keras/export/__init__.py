@@ -15,7 +15,6 @@ from fdl_keras.export.saved_model import export_saved_model, saved_model_runner
 from fdl_keras.export.verify import as_model_inputs, keras_runner, latency_ms, max_abs_diff
 
 ATOL = 1e-5
-NOISE_SOURCE = "uniform noise (no matching dataset available)"
 NOISE_INPUTS_SOURCE = "the model's noise_inputs()"
 
 
@@ -24,6 +23,9 @@ def export(
     directory: str | Path,
     *,
     sample: Any = None,
+    spec: Any = None,
+    settings: dict | None = None,
+    sample_size: int = 8,
     atol: float = ATOL,
     opset: int = DEFAULT_OPSET,
     measure_latency: bool = True,
@@ -37,9 +39,13 @@ def export(
     Args:
         model: a built Keras model.
         directory: output folder (created).
-        sample: a real input batch (one array per model input). ``None`` takes 8 test examples of
-            the registered system's dataset, or uniform noise when that is unavailable (the
-            report says which).
+        sample: an input batch (one array per model input). ``None`` asks the system's task
+            (:func:`default_sample`): test examples of its dataset, its noise inputs, or
+            observations of its environment; the report says which.
+        spec: the registered system ``model`` belongs to; found from the model's name (which
+            ``build`` sets) when not given.
+        settings: the run's ``run.json`` (its dataset or environment pick the sample).
+        sample_size: examples in the default sample.
         atol: tolerance on the max absolute difference.
         opset: ONNX opset.
         measure_latency: also time batch-1 inference in each runtime.
@@ -52,7 +58,7 @@ def export(
 
     directory = Path(directory)
     if sample is None:
-        sample, source = default_sample(model)
+        sample, source = default_sample(model, sample_size, spec=spec, settings=settings)
     else:
         source = "given"
     inputs = as_model_inputs(model, sample)
@@ -115,33 +121,24 @@ def export(
     return report
 
 
-def default_sample(model, size: int = 8) -> tuple[list[np.ndarray], str]:
-    """A real batch for ``model``.
+def default_sample(
+    model, size: int = 8, *, spec: Any = None, settings: dict | None = None
+) -> tuple[list[np.ndarray], str]:
+    """The inputs export verifies ``model`` on, and where they came from.
 
-    The model's own ``noise_inputs(size)`` when it has them (generative samplers, whose inputs
-    are noise and noise levels), else test examples of its registered dataset, else uniform noise.
+    The system's task picks them (:meth:`fdl_keras.registry.ModelSpec.export_sample`): real
+    test examples for a dataset-trained model (a stand-in set, resized, when its own is absent),
+    the model's ``noise_inputs()`` for a sampler, random-policy observations for a policy. A
+    model of no registered system gets uniform noise, each variable axis
+    ``fdl_keras.tasks.VARIABLE_AXIS_SIZE`` long.
     """
-    from fdl_keras.data import load_dataset
-    from fdl_keras.errors import FdlError
-    from fdl_keras.registry import list_models
+    from fdl_keras.registry import spec_for_model
+    from fdl_keras.tasks import noise_sample
 
-    if callable(getattr(model, "noise_inputs", None)):
-        noise = model.noise_inputs(size)
-        return (list(noise) if isinstance(noise, (list, tuple)) else [noise]), NOISE_INPUTS_SOURCE
-    specs = [s for s in list_models() if s.builder is type(model)]
-    shapes = [tuple(t.shape[1:]) for t in model.inputs]
-    for name in [s.dataset for s in specs[:1]] + ["digits"] * bool(specs):
-        try:
-            data = load_dataset(name, limit=4 * size)
-        except FdlError:
-            continue
-        if [data.info.input_shape] == shapes:
-            return [data.sample_batch(size)[0]], f"{name} test split"
-    rng = np.random.default_rng(0)
-    noise = [
-        rng.uniform(size=(size, *shape)).astype(t.dtype) for shape, t in zip(shapes, model.inputs)
-    ]
-    return noise, NOISE_SOURCE
+    spec = spec or spec_for_model(model)
+    if spec is None:
+        return noise_sample(model, size)
+    return spec.export_sample(model, settings=settings, size=size)
 
 
 __all__ = ["ATOL", "export", "export_onnx", "export_saved_model", "default_sample"]

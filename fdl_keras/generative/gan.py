@@ -24,6 +24,7 @@ import tensorflow as tf
 from fdl_keras.generative.base import GenerativeModel, image_tensor
 from fdl_keras.registry import FitConfig, register
 from fdl_keras.serialization import ConfigModel, serializable
+from fdl_keras.tasks import Generative
 
 
 @serializable
@@ -117,15 +118,12 @@ class DCGANDiscriminator(ConfigModel):
     "dcgan",
     chapter=10,
     dataset="mnist",
-    training="custom",
-    task="generative",
+    task=Generative(),
     fit=FitConfig(
         learning_rate=2e-4,
         schedule="constant",
         epochs=20,
         batch_size=128,
-        loss="non-saturating GAN",
-        metrics=(),
     ),
     tiny={"latent_dim": 8, "generator_filters": (8, 8, 4), "discriminator_filters": (4, 8)},
 )

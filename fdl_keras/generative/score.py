@@ -33,6 +33,7 @@ import tensorflow as tf
 from fdl_keras.generative.base import GenerativeModel, image_tensor
 from fdl_keras.registry import FitConfig, register
 from fdl_keras.serialization import serializable
+from fdl_keras.tasks import Generative
 
 ScoreFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -46,15 +47,12 @@ def noise_levels(sigma_max: float, sigma_min: float, num_levels: int) -> np.ndar
     "ncsn",
     chapter=10,
     dataset="mnist",
-    training="custom",
-    task="generative",
+    task=Generative(),
     fit=FitConfig(
         learning_rate=1e-3,
         schedule="constant",
         epochs=20,
         batch_size=128,
-        loss="denoising score matching",
-        metrics=(),
     ),
     tiny={"filters": (8, 8), "embedding_dim": 8, "sigma_max": 1.0, "num_levels": 4},
 )

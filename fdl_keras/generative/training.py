@@ -1,4 +1,4 @@
-"""Training a registered generative system (``training="custom"``) with its own ``train_step``."""
+"""Training a registered generative system (a :class:`~fdl_keras.tasks.Generative` task)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from fdl_keras.errors import InvalidInputError
 from fdl_keras.registry import get_spec
+from fdl_keras.tasks import Generative
 from fdl_keras.training.trainer import TrainResult, train
 
 
@@ -20,6 +21,6 @@ def train_generative(name: str, **kwargs: Any) -> TrainResult:
         InvalidInputError: ``name`` is not a generative system.
         TrainingDivergedError: a logged loss became NaN or infinite.
     """
-    if get_spec(name).task != "generative":
+    if not isinstance(get_spec(name).task, Generative):
         raise InvalidInputError(f"{name} is not a generative system; use fdl_keras.train")
     return train(name, **kwargs)

@@ -29,6 +29,7 @@ import tensorflow as tf
 from fdl_keras.generative.base import GenerativeModel, image_tensor
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
+from fdl_keras.tasks import Generative
 
 if TYPE_CHECKING:
     from tensorflow_probability import distributions as tfd
@@ -115,8 +116,7 @@ class VAEDecoder(ConfigModel):
     "vae",
     chapter=10,
     dataset="mnist",
-    training="custom",
-    task="generative",
+    task=Generative(),
     target=Target(
         "test_log_likelihood_nats",
         -100.0,
@@ -128,8 +128,6 @@ class VAEDecoder(ConfigModel):
         schedule="constant",
         epochs=100,
         batch_size=100,
-        loss="-ELBO",
-        metrics=(),
     ),
     tiny={"latent_dim": 2, "hidden_units": (16,)},
 )

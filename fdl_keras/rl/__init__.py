@@ -1,9 +1,9 @@
 """Chapter 13, deep reinforcement learning: environments, networks, agents and their training.
 
-The networks (:mod:`fdl_keras.rl.networks`) are registered systems and import without
-gymnasium; environments and agents need the ``rl`` extra and are imported when first used.
+Each agent's module (``reinforce``, ``trpo``, ``ppo``, ``a3c``, ``dqn``, ``drqn``, ``unreal``)
+registers the systems it trains with a :class:`fdl_keras.tasks.ReinforcementLearning` task.
 """
 
-from fdl_keras.rl.train import AGENTS, make_agent, train_agent
+from fdl_keras.rl.train import make_agent, train_agent
 
-__all__ = ["AGENTS", "make_agent", "train_agent"]
+__all__ = ["make_agent", "train_agent"]

@@ -27,12 +27,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fdl_keras.registry import register
 from fdl_keras.rl.agent import ActorCriticAgent, OnPolicyAgent, sample_actions
+from fdl_keras.rl.envs import CARTPOLE as CARTPOLE_ID
 from fdl_keras.rl.envs import make_env
+from fdl_keras.rl.networks import CARTPOLE, CARTPOLE_TARGET, ActorCriticNetwork
 from fdl_keras.rl.ppo import log_probabilities
 from fdl_keras.rl.returns import discounted_returns
+from fdl_keras.tasks import ReinforcementLearning
 
-A2C_CARTPOLE = {
+ACTOR_CRITIC_CARTPOLE = {  # shared by A2C and A3C
     "total_steps": 500_000,
     "n_steps": 5,
     "gamma": 0.99,
@@ -86,10 +90,13 @@ def _rollout_loss(model, rollout, gamma: float = 0.99):
     return actor_critic_loss(logits, values[:, 0], rollout["actions"], returns)[0]
 
 
+#: Settings of ``a2c_cartpole`` (registered at the end of this module).
+A2C_CARTPOLE = {**ACTOR_CRITIC_CARTPOLE, "num_envs": 8, "gae_lambda": 1.0}
+
+
 class A2C(OnPolicyAgent):
     """Synchronous advantage actor-critic on ``num_envs`` environments in lockstep."""
 
-    settings = {"a2c_cartpole": {**A2C_CARTPOLE, "num_envs": 8, "gae_lambda": 1.0}}
     rollout_loss = staticmethod(_rollout_loss)
 
     def __init__(self, name: str = "a2c_cartpole", **kwargs):
@@ -131,10 +138,13 @@ def run_workers(work, arguments: list[tuple]) -> None:
         raise errors[0]
 
 
+#: Settings of ``a3c_cartpole`` (registered at the end of this module).
+A3C_CARTPOLE = {**ACTOR_CRITIC_CARTPOLE, "num_workers": 4, "steps_per_iteration": 2_000}
+
+
 class A3C(ActorCriticAgent):
     """Asynchronous advantage actor-critic: worker threads updating one shared network."""
 
-    settings = {"a3c_cartpole": {**A2C_CARTPOLE, "num_workers": 4, "steps_per_iteration": 2_000}}
     rollout_loss = staticmethod(_rollout_loss)
 
     def __init__(self, name: str = "a3c_cartpole", **kwargs):
@@ -204,3 +214,25 @@ class A3C(ActorCriticAgent):
         run_workers(
             self._worker, [(i, steps, np.random.default_rng(s)) for i, s in enumerate(seeds)]
         )
+
+
+register(
+    "a2c_cartpole",
+    chapter=13,
+    builder=ActorCriticNetwork,
+    task=ReinforcementLearning(A2C, CARTPOLE_ID, A2C_CARTPOLE),
+    summary="A2C: synchronous advantage actor-critic on 8 envs (Mnih et al. 2016)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)
+register(
+    "a3c_cartpole",
+    chapter=13,
+    builder=ActorCriticNetwork,
+    task=ReinforcementLearning(A3C, CARTPOLE_ID, A3C_CARTPOLE),
+    summary="A3C: worker threads apply their gradients to shared weights (Mnih et al. 2016)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)

@@ -17,13 +17,13 @@ from fdl_keras.rl.envs import random_rollout
 from fdl_keras.rl.train import agent_class
 
 
-def example_inputs(spec: ModelSpec, model, size: int = 8, seed: int = 0):
-    """Model inputs made of real observations of ``spec.dataset`` (the environment id).
+def example_inputs(environment: str, model, size: int = 8, seed: int = 0):
+    """Model inputs made of real observations of ``environment`` (a gymnasium id).
 
     A recurrent network (inputs: sequences, then states or per-step inputs such as UNREAL's
     previous action and reward) gets ``size`` sequences of 4 steps and zeros for the rest.
     """
-    return as_inputs(model, random_rollout(spec.dataset, size * 4, seed=seed)["observations"])
+    return as_inputs(model, random_rollout(environment, size * 4, seed=seed)["observations"])
 
 
 def as_inputs(model, observations: np.ndarray):
@@ -44,7 +44,7 @@ def agent_loss_step(spec: ModelSpec, model, size: int = 32, seed: int = 0) -> Si
 
     Returns an object shaped like the ``History`` of ``fit``: ``.history = {"loss": [value]}``.
     """
-    rollout = random_rollout(spec.dataset, size, seed=seed)
+    rollout = random_rollout(spec.source, size, seed=seed)
     loss_fn = agent_class(spec.name).rollout_loss
     optimizer = keras.optimizers.Adam(1e-3)
     with tf.GradientTape() as tape:

@@ -21,9 +21,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fdl_keras.registry import Target, register
 from fdl_keras.rl.agent import Agent
 from fdl_keras.rl.buffers import ReplayBuffer
+from fdl_keras.rl.envs import CARTPOLE as CARTPOLE_ID
 from fdl_keras.rl.envs import make_env
+from fdl_keras.rl.networks import CARTPOLE, CARTPOLE_TARGET, NatureQNetwork, QNetwork
+from fdl_keras.tasks import ReinforcementLearning
 
 REPLAY = "replay.npz"
 
@@ -47,47 +51,51 @@ def linear_epsilon(step: int, decay_steps: float, initial: float, final: float) 
     return float(np.interp(step, [0.0, max(decay_steps, 1.0)], [initial, final]))
 
 
+#: Settings of ``dqn_cartpole`` (registered at the end of this module).
+DQN_CARTPOLE = {
+    "total_steps": 50_000,
+    "learning_rate": 2.3e-3,
+    "batch_size": 64,
+    "buffer_size": 100_000,
+    "learning_starts": 1_000,
+    "gamma": 0.99,
+    "target_update_interval": 10,
+    "train_frequency": 256,
+    "gradient_steps": 128,
+    "exploration_fraction": 0.16,
+    "exploration_initial": 1.0,
+    "exploration_final": 0.04,
+    "double_dqn": False,
+    "max_grad_norm": 10.0,
+    "clip_rewards": False,
+    "network": {},
+}
+
+
+#: Settings of ``dqn_breakout`` (registered at the end of this module).
+DQN_BREAKOUT = {
+    "total_steps": 10_000_000,
+    "learning_rate": 1e-4,
+    "batch_size": 32,
+    "buffer_size": 100_000,
+    "learning_starts": 100_000,
+    "gamma": 0.99,
+    "target_update_interval": 1_000,
+    "train_frequency": 4,
+    "gradient_steps": 1,
+    "exploration_fraction": 0.1,
+    "exploration_initial": 1.0,
+    "exploration_final": 0.01,
+    "double_dqn": False,
+    "max_grad_norm": 10.0,
+    "clip_rewards": True,
+    "network": {},
+}
+
+
 class DQN(Agent):
     """DQN (optionally Double DQN) on one environment."""
 
-    settings = {
-        "dqn_cartpole": {
-            "total_steps": 50_000,
-            "learning_rate": 2.3e-3,
-            "batch_size": 64,
-            "buffer_size": 100_000,
-            "learning_starts": 1_000,
-            "gamma": 0.99,
-            "target_update_interval": 10,
-            "train_frequency": 256,
-            "gradient_steps": 128,
-            "exploration_fraction": 0.16,
-            "exploration_initial": 1.0,
-            "exploration_final": 0.04,
-            "double_dqn": False,
-            "max_grad_norm": 10.0,
-            "clip_rewards": False,
-            "network": {},
-        },
-        "dqn_breakout": {
-            "total_steps": 10_000_000,
-            "learning_rate": 1e-4,
-            "batch_size": 32,
-            "buffer_size": 100_000,
-            "learning_starts": 100_000,
-            "gamma": 0.99,
-            "target_update_interval": 1_000,
-            "train_frequency": 4,
-            "gradient_steps": 1,
-            "exploration_fraction": 0.1,
-            "exploration_initial": 1.0,
-            "exploration_final": 0.01,
-            "double_dqn": False,
-            "max_grad_norm": 10.0,
-            "clip_rewards": True,
-            "network": {},
-        },
-    }
 
     def __init__(self, name: str = "dqn_cartpole", **kwargs):
         super().__init__(name, **kwargs)
@@ -197,3 +205,27 @@ class DQN(Agent):
         variables = self.model.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
+
+
+register(
+    "dqn_cartpole",
+    chapter=13,
+    builder=QNetwork,
+    task=ReinforcementLearning(DQN, CARTPOLE_ID, DQN_CARTPOLE),
+    summary="DQN: replay, target network, Huber loss, annealed epsilon, Double-DQN option",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)
+register(
+    "dqn_breakout",
+    chapter=13,
+    builder=NatureQNetwork,
+    task=ReinforcementLearning(DQN, "ALE/Breakout-v5", DQN_BREAKOUT),
+    summary="Nature DQN on Breakout: 3 ReLU convolutions on 4 stacked 84x84 frames",
+    target=Target(
+        "mean_return", 401.0, "ALE/Breakout-v5", "Mnih et al. 2015: 401 after 50M frames"
+    ),
+    defaults={"observation_shape": (4, 84, 84), "num_actions": 4},
+    tiny={"filters": (4, 4, 4), "dense_units": 16},
+)

@@ -20,8 +20,11 @@ import numpy as np
 import tensorflow as tf
 
 from fdl_keras.errors import InvalidInputError
+from fdl_keras.registry import register
 from fdl_keras.rl.buffers import RingStorage
-from fdl_keras.rl.dqn import DQN, q_learning_targets
+from fdl_keras.rl.dqn import DQN, DQN_CARTPOLE, q_learning_targets
+from fdl_keras.rl.networks import CARTPOLE, RecurrentQNetwork
+from fdl_keras.tasks import ReinforcementLearning
 
 FIELDS = ("observations", "actions", "rewards", "next_observations", "terminated", "ends")
 
@@ -88,24 +91,25 @@ class SequenceReplay(RingStorage):
         }
 
 
+#: Settings of ``drqn_flickering_cartpole`` (registered at the end of this module).
+DRQN_FLICKERING_CARTPOLE = {
+    **DQN_CARTPOLE,
+    "total_steps": 100_000,
+    "learning_rate": 1e-3,
+    "batch_size": 32,
+    "buffer_size": 50_000,
+    "sequence_length": 16,
+    "train_frequency": 16,
+    "gradient_steps": 4,
+    "target_update_interval": 500,
+    "exploration_fraction": 0.2,
+    "exploration_final": 0.02,
+}
+
+
 class DRQN(DQN):
     """DQN with an LSTM Q-network, carried state when acting and sequence replay."""
 
-    settings = {
-        "drqn_flickering_cartpole": {
-            **DQN.settings["dqn_cartpole"],
-            "total_steps": 100_000,
-            "learning_rate": 1e-3,
-            "batch_size": 32,
-            "buffer_size": 50_000,
-            "sequence_length": 16,
-            "train_frequency": 16,
-            "gradient_steps": 4,
-            "target_update_interval": 500,
-            "exploration_fraction": 0.2,
-            "exploration_final": 0.02,
-        }
-    }
 
     def make_buffer(self) -> SequenceReplay:
         dtype = self.env.observation_space.dtype
@@ -197,3 +201,14 @@ class DRQN(DQN):
         variables = self.model.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
+
+
+register(
+    "drqn_flickering_cartpole",
+    chapter=13,
+    builder=RecurrentQNetwork,
+    task=ReinforcementLearning(DRQN, "FlickeringCartPole-v1", DRQN_FLICKERING_CARTPOLE),
+    summary="DRQN: LSTM Q-network on sequences, for CartPole with blanked observations",
+    defaults=CARTPOLE,
+    tiny={"hidden_units": 8, "lstm_units": 8},
+)

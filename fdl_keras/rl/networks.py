@@ -1,4 +1,4 @@
-"""Policy, value and Q networks of chapter 13, registered once per agent system.
+"""Policy, value and Q networks of chapter 13; each agent's module registers the systems it trains.
 
 - :class:`ActorCriticNetwork`: a policy head (action logits) and a value head on separate
   tanh towers with orthogonal initialisation (the PPO/A2C baselines of Schulman et al. 2017 and
@@ -25,7 +25,8 @@ import math
 import keras
 import numpy as np
 
-from fdl_keras.registry import Target, register
+from fdl_keras.layers import FoldTime, ResettingLSTMCell, UnfoldTime
+from fdl_keras.registry import Target
 from fdl_keras.serialization import ConfigModel, serializable
 
 CARTPOLE_TARGET = Target(
@@ -52,61 +53,6 @@ def _dense_tower(x, hidden_units, activation: str, prefix: str):
     return x
 
 
-@register(
-    "reinforce_cartpole",
-    chapter=13,
-    dataset="CartPole-v1",
-    training="rl",
-    task="actor_critic",
-    summary="REINFORCE with a value baseline and discounted, normalised returns (Williams 1992)",
-    target=CARTPOLE_TARGET,
-    defaults=CARTPOLE,
-    tiny={"hidden_units": (8,)},
-)
-@register(
-    "trpo_cartpole",
-    chapter=13,
-    dataset="CartPole-v1",
-    training="rl",
-    task="actor_critic",
-    summary="TRPO: conjugate-gradient natural step, KL line search, GAE (Schulman et al. 2015)",
-    target=CARTPOLE_TARGET,
-    defaults=CARTPOLE,
-    tiny={"hidden_units": (8,)},
-)
-@register(
-    "a2c_cartpole",
-    chapter=13,
-    dataset="CartPole-v1",
-    training="rl",
-    task="actor_critic",
-    summary="A2C: synchronous advantage actor-critic on 8 envs (Mnih et al. 2016)",
-    target=CARTPOLE_TARGET,
-    defaults=CARTPOLE,
-    tiny={"hidden_units": (8,)},
-)
-@register(
-    "a3c_cartpole",
-    chapter=13,
-    dataset="CartPole-v1",
-    training="rl",
-    task="actor_critic",
-    summary="A3C: worker threads apply their gradients to shared weights (Mnih et al. 2016)",
-    target=CARTPOLE_TARGET,
-    defaults=CARTPOLE,
-    tiny={"hidden_units": (8,)},
-)
-@register(
-    "ppo_cartpole",
-    chapter=13,
-    dataset="CartPole-v1",
-    training="rl",
-    task="actor_critic",
-    summary="PPO: clipped surrogate, GAE, minibatch epochs on 8 envs (Schulman et al. 2017)",
-    target=CARTPOLE_TARGET,
-    defaults=CARTPOLE,
-    tiny={"hidden_units": (8,)},
-)
 @serializable
 class ActorCriticNetwork(ConfigModel):
     """Action logits and a state value from two separate MLP towers.
@@ -170,17 +116,6 @@ class ActorCriticNetwork(ConfigModel):
         ]
 
 
-@register(
-    "dqn_cartpole",
-    chapter=13,
-    dataset="CartPole-v1",
-    training="rl",
-    task="q_values",
-    summary="DQN: replay, target network, Huber loss, annealed epsilon, Double-DQN option",
-    target=CARTPOLE_TARGET,
-    defaults=CARTPOLE,
-    tiny={"hidden_units": (8,)},
-)
 @serializable
 class QNetwork(ConfigModel):
     """An MLP of one action value per action.
@@ -219,19 +154,6 @@ class QNetwork(ConfigModel):
         self._remember(arguments)
 
 
-@register(
-    "dqn_breakout",
-    chapter=13,
-    dataset="ALE/Breakout-v5",
-    training="rl",
-    task="q_values",
-    summary="Nature DQN on Breakout: 3 ReLU convolutions on 4 stacked 84x84 frames",
-    target=Target(
-        "mean_return", 401.0, "ALE/Breakout-v5", "Mnih et al. 2015: 401 after 50M frames"
-    ),
-    defaults={"observation_shape": (4, 84, 84), "num_actions": 4},
-    tiny={"filters": (4, 4, 4), "dense_units": 16},
-)
 @serializable
 class NatureQNetwork(ConfigModel):
     """The Nature DQN: conv 8x8/4, 4x4/2, 3x3/1 (ReLU), dense 512 (ReLU), linear action values.
@@ -281,16 +203,6 @@ class NatureQNetwork(ConfigModel):
         self._remember(arguments)
 
 
-@register(
-    "drqn_flickering_cartpole",
-    chapter=13,
-    dataset="FlickeringCartPole-v1",
-    training="rl",
-    task="q_values",
-    summary="DRQN: LSTM Q-network on sequences, for CartPole with blanked observations",
-    defaults=CARTPOLE,
-    tiny={"hidden_units": 8, "lstm_units": 8},
-)
 @serializable
 class RecurrentQNetwork(ConfigModel):
     """DRQN: action values at every step of an observation sequence, through an LSTM.
@@ -339,90 +251,6 @@ class RecurrentQNetwork(ConfigModel):
         self._remember(arguments)
 
 
-@serializable
-class FoldTime(keras.layers.Layer):
-    """``(batch, time, ...)`` to ``(batch * time, ...)``, to apply per-frame layers to sequences."""
-
-    def call(self, inputs):
-        return keras.ops.reshape(inputs, (-1, *inputs.shape[2:]))
-
-    def compute_output_shape(self, input_shape):
-        return (None, *input_shape[2:])
-
-
-@serializable
-class UnfoldTime(keras.layers.Layer):
-    """``(batch * time, ...)`` back to ``(batch, time, ...)``, with batch and time read from
-    ``reference``, the sequence that was folded."""
-
-    def call(self, folded, reference):
-        shape = keras.ops.shape(reference)
-        return keras.ops.reshape(folded, (shape[0], shape[1], *folded.shape[1:]))
-
-    def compute_output_shape(self, folded_shape, reference_shape):
-        return (reference_shape[0], reference_shape[1], *folded_shape[1:])
-
-
-@serializable
-class ResettingLSTMCell(keras.layers.Layer):
-    """An LSTM cell whose state is zeroed where the last input feature (an episode-start flag)
-    is 1; the other features are the cell's input.
-
-    Hand-written because ``keras.layers.LSTM`` starts a sequence from a given state but cannot
-    reset it inside one, and a rollout of several environments crosses episode boundaries.
-    Use it in ``keras.layers.RNN``.
-
-    Args:
-        units: state size.
-    """
-
-    def __init__(self, units: int, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.cell = keras.layers.LSTMCell(units, name="cell")
-        self.state_size = [units, units]
-        self.output_size = units
-
-    def build(self, input_shape):
-        self.cell.build((input_shape[0], input_shape[-1] - 1))
-
-    def call(self, inputs, states, training=False):
-        keep = 1.0 - inputs[:, -1:]
-        return self.cell(inputs[:, :-1], [s * keep for s in states], training=training)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-
-
-@register(
-    "unreal_pixel_cartpole",
-    chapter=13,
-    dataset="PixelCartPole-v1",
-    training="rl",
-    task="actor_critic",
-    summary="UNREAL: conv-LSTM A2C/A3C + pixel control, reward prediction, value replay (2017)",
-    target=Target(
-        "mean_return",
-        475.0,
-        "PixelCartPole-v1",
-        "CartPole-v1's criterion, from 2 40x40 frames, each action held 4 steps",
-    ),
-    defaults={"observation_shape": (2, 40, 40), "num_actions": 2},
-    tiny={"filters": (4, 4), "dense_units": 8, "lstm_units": 8},
-)
-@register(
-    "unreal_breakout",
-    chapter=13,
-    dataset="ALE/Breakout-v5",
-    training="rl",
-    task="actor_critic",
-    summary="UNREAL on Breakout: conv-LSTM A2C/A3C with the three auxiliary tasks",
-    target=Target(
-        "mean_return", 401.0, "ALE/Breakout-v5", "Nature DQN's 401 (UNREAL reports human-norm.)"
-    ),
-    defaults={"observation_shape": (4, 84, 84), "num_actions": 4},
-    tiny={"filters": (4, 4), "dense_units": 8, "lstm_units": 8},
-)
 @serializable
 class UnrealNetwork(ConfigModel):
     """The UNREAL agent's policy: conv encoder, LSTM, policy logits and value at every step.

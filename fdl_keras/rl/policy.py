@@ -18,8 +18,7 @@ import numpy as np
 from fdl_keras.export import export
 from fdl_keras.export.onnx import onnx_runner
 from fdl_keras.export.verify import keras_runner
-from fdl_keras.rl.contract import as_inputs
-from fdl_keras.rl.envs import make_env, random_rollout
+from fdl_keras.rl.envs import make_env
 from fdl_keras.rl.networks import UnrealNetwork
 
 Runner = Callable[[list[np.ndarray]], list[np.ndarray]]
@@ -31,8 +30,7 @@ def export_policy(model, directory: str | Path, env_id: str, *, seed: int = 0) -
     Returns the export report; ``directory`` gets ``model.keras``, ``saved_model/``,
     ``model.onnx`` and ``report.json``.
     """
-    observations = random_rollout(env_id, 32, seed=seed)["observations"]
-    return export(model, directory, sample=as_inputs(model, observations))
+    return export(model, directory, settings={"environment": env_id, "seed": seed})
 
 
 def keras_policy(model) -> Runner:

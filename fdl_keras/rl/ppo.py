@@ -19,8 +19,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fdl_keras.registry import register
 from fdl_keras.rl.agent import OnPolicyAgent
+from fdl_keras.rl.envs import CARTPOLE as CARTPOLE_ID
+from fdl_keras.rl.networks import CARTPOLE, CARTPOLE_TARGET, ActorCriticNetwork
 from fdl_keras.rl.returns import generalized_advantages
+from fdl_keras.tasks import ReinforcementLearning
 
 
 def log_probabilities(logits, actions):
@@ -51,26 +55,27 @@ def ppo_loss(
     return total, policy_loss, value_loss, entropy
 
 
+#: Settings of ``ppo_cartpole`` (registered at the end of this module).
+PPO_CARTPOLE = {
+    "total_steps": 100_000,
+    "num_envs": 8,
+    "n_steps": 32,
+    "batch_size": 256,
+    "epochs": 20,
+    "gamma": 0.98,
+    "gae_lambda": 0.8,
+    "learning_rate": 1e-3,
+    "clip_range": 0.2,
+    "value_coefficient": 0.5,
+    "entropy_coefficient": 0.0,
+    "max_grad_norm": 0.5,
+    "network": {},
+}
+
+
 class PPO(OnPolicyAgent):
     """PPO-clip on a vector of environments."""
 
-    settings = {
-        "ppo_cartpole": {
-            "total_steps": 100_000,
-            "num_envs": 8,
-            "n_steps": 32,
-            "batch_size": 256,
-            "epochs": 20,
-            "gamma": 0.98,
-            "gae_lambda": 0.8,
-            "learning_rate": 1e-3,
-            "clip_range": 0.2,
-            "value_coefficient": 0.5,
-            "entropy_coefficient": 0.0,
-            "max_grad_norm": 0.5,
-            "network": {},
-        }
-    }
 
     def __init__(self, name: str = "ppo_cartpole", **kwargs):
         super().__init__(name, **kwargs)
@@ -137,3 +142,15 @@ def _log_softmax_taken(logits: np.ndarray, actions: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     return np.take_along_axis(log_probs, actions[..., None], axis=-1)[..., 0]
+
+
+register(
+    "ppo_cartpole",
+    chapter=13,
+    builder=ActorCriticNetwork,
+    task=ReinforcementLearning(PPO, CARTPOLE_ID, PPO_CARTPOLE),
+    summary="PPO: clipped surrogate, GAE, minibatch epochs on 8 envs (Schulman et al. 2017)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)

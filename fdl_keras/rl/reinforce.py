@@ -17,9 +17,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fdl_keras.registry import register
 from fdl_keras.rl.agent import ActorCriticAgent, sample_actions
+from fdl_keras.rl.envs import CARTPOLE as CARTPOLE_ID
 from fdl_keras.rl.envs import make_env
+from fdl_keras.rl.networks import CARTPOLE, CARTPOLE_TARGET, ActorCriticNetwork
 from fdl_keras.rl.returns import discounted_returns
+from fdl_keras.tasks import ReinforcementLearning
 
 
 def reinforce_loss(logits, values, actions, returns, value_coefficient: float = 0.5):
@@ -40,19 +44,20 @@ def reinforce_loss(logits, values, actions, returns, value_coefficient: float = 
     return policy_loss + value_coefficient * value_loss, policy_loss, value_loss
 
 
+#: Settings of ``reinforce_cartpole`` (registered at the end of this module).
+REINFORCE_CARTPOLE = {
+    "total_steps": 300_000,
+    "learning_rate": 1e-3,
+    "gamma": 0.99,
+    "episodes_per_update": 4,
+    "value_coefficient": 0.5,
+    "network": {},
+}
+
+
 class Reinforce(ActorCriticAgent):
     """REINFORCE with a value baseline on one environment, updated every few episodes."""
 
-    settings = {
-        "reinforce_cartpole": {
-            "total_steps": 300_000,
-            "learning_rate": 1e-3,
-            "gamma": 0.99,
-            "episodes_per_update": 4,
-            "value_coefficient": 0.5,
-            "network": {},
-        }
-    }
 
     def __init__(self, name: str = "reinforce_cartpole", **kwargs):
         super().__init__(name, **kwargs)
@@ -114,3 +119,15 @@ class Reinforce(ActorCriticAgent):
         variables = self.model.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(losses[0], variables), variables))
         return losses
+
+
+register(
+    "reinforce_cartpole",
+    chapter=13,
+    builder=ActorCriticNetwork,
+    task=ReinforcementLearning(Reinforce, CARTPOLE_ID, REINFORCE_CARTPOLE),
+    summary="REINFORCE with a value baseline and discounted, normalised returns (Williams 1992)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)

@@ -19,8 +19,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fdl_keras.registry import register
 from fdl_keras.rl.agent import OnPolicyAgent
+from fdl_keras.rl.envs import CARTPOLE as CARTPOLE_ID
+from fdl_keras.rl.networks import CARTPOLE, CARTPOLE_TARGET, ActorCriticNetwork
 from fdl_keras.rl.ppo import log_probabilities
+from fdl_keras.tasks import ReinforcementLearning
 
 
 def _distributions():
@@ -60,27 +64,28 @@ def conjugate_gradient(matvec, b: tf.Tensor, iterations: int = 15, tolerance: fl
     return x
 
 
+#: Settings of ``trpo_cartpole`` (registered at the end of this module).
+TRPO_CARTPOLE = {
+    "total_steps": 100_000,
+    "num_envs": 2,
+    "n_steps": 512,
+    "gamma": 0.99,
+    "gae_lambda": 0.98,
+    "max_kl": 0.01,
+    "cg_iterations": 15,
+    "cg_damping": 0.1,
+    "line_search_shrink": 0.8,
+    "line_search_steps": 10,
+    "value_learning_rate": 1e-3,
+    "value_epochs": 20,
+    "value_batch_size": 512,
+    "network": {},
+}
+
+
 class TRPO(OnPolicyAgent):
     """TRPO on a vector of environments; the policy and value towers are updated separately."""
 
-    settings = {
-        "trpo_cartpole": {
-            "total_steps": 100_000,
-            "num_envs": 2,
-            "n_steps": 512,
-            "gamma": 0.99,
-            "gae_lambda": 0.98,
-            "max_kl": 0.01,
-            "cg_iterations": 15,
-            "cg_damping": 0.1,
-            "line_search_shrink": 0.8,
-            "line_search_steps": 10,
-            "value_learning_rate": 1e-3,
-            "value_epochs": 20,
-            "value_batch_size": 512,
-            "network": {},
-        }
-    }
 
     def __init__(self, name: str = "trpo_cartpole", **kwargs):
         super().__init__(name, **kwargs)
@@ -191,3 +196,15 @@ class TRPO(OnPolicyAgent):
             "surrogate_gain": float(surrogate - old_surrogate) if accepted else 0.0,
             "value_loss": float(value_loss),
         }
+
+
+register(
+    "trpo_cartpole",
+    chapter=13,
+    builder=ActorCriticNetwork,
+    task=ReinforcementLearning(TRPO, CARTPOLE_ID, TRPO_CARTPOLE),
+    summary="TRPO: conjugate-gradient natural step, KL line search, GAE (Schulman et al. 2015)",
+    target=CARTPOLE_TARGET,
+    defaults=CARTPOLE,
+    tiny={"hidden_units": (8,)},
+)

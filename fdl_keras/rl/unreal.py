@@ -51,12 +51,14 @@ import numpy as np
 import tensorflow as tf
 
 from fdl_keras.errors import InvalidInputError
+from fdl_keras.registry import Target, register
 from fdl_keras.rl.a3c import _rmsprop, actor_critic_loss, run_workers
 from fdl_keras.rl.agent import Agent, sample_actions
 from fdl_keras.rl.buffers import RingStorage
 from fdl_keras.rl.envs import make_vector_env
 from fdl_keras.rl.networks import FoldTime, UnfoldTime, UnrealNetwork
 from fdl_keras.rl.returns import discounted_returns
+from fdl_keras.tasks import ReinforcementLearning
 
 REPLAY = "unreal_replay.npz"
 FIELDS = ("observations", "previous", "actions", "rewards", "ends")
@@ -300,24 +302,28 @@ class _Actor:
         self.running_returns = np.zeros(n)
 
 
+#: Settings of ``unreal_pixel_cartpole`` (registered at the end of this module).
+UNREAL_PIXEL_CARTPOLE = {
+    **UNREAL_DEFAULTS,
+    "total_steps": 500_000,
+    "network": {"dense_units": 128, "lstm_units": 64},
+}
+
+
+#: Settings of ``unreal_breakout`` (registered at the end of this module).
+UNREAL_BREAKOUT = {
+    **UNREAL_DEFAULTS,
+    "total_steps": 10_000_000,
+    "num_envs": 16,
+    "replay_steps": 125,
+    "network": {},
+}
+
+
 class Unreal(Agent):
     """UNREAL on a conv-LSTM advantage actor-critic, synchronous or asynchronous (see the
     module)."""
 
-    settings = {
-        "unreal_pixel_cartpole": {
-            **UNREAL_DEFAULTS,
-            "total_steps": 500_000,
-            "network": {"dense_units": 128, "lstm_units": 64},
-        },
-        "unreal_breakout": {
-            **UNREAL_DEFAULTS,
-            "total_steps": 10_000_000,
-            "num_envs": 16,
-            "replay_steps": 125,
-            "network": {},
-        },
-    }
 
     def __init__(self, name: str = "unreal_pixel_cartpole", **kwargs):
         super().__init__(name, **kwargs)
@@ -569,3 +575,32 @@ class Unreal(Agent):
         for i, actor in enumerate(self.actors):
             if self._replay_file(directory, i).is_file():
                 actor.replay.load(self._replay_file(directory, i))
+
+
+register(
+    "unreal_pixel_cartpole",
+    chapter=13,
+    builder=UnrealNetwork,
+    task=ReinforcementLearning(Unreal, "PixelCartPole-v1", UNREAL_PIXEL_CARTPOLE),
+    summary="UNREAL: conv-LSTM A2C/A3C + pixel control, reward prediction, value replay (2017)",
+    target=Target(
+        "mean_return",
+        475.0,
+        "PixelCartPole-v1",
+        "CartPole-v1's criterion, from 2 40x40 frames, each action held 4 steps",
+    ),
+    defaults={"observation_shape": (2, 40, 40), "num_actions": 2},
+    tiny={"filters": (4, 4), "dense_units": 8, "lstm_units": 8},
+)
+register(
+    "unreal_breakout",
+    chapter=13,
+    builder=UnrealNetwork,
+    task=ReinforcementLearning(Unreal, "ALE/Breakout-v5", UNREAL_BREAKOUT),
+    summary="UNREAL on Breakout: conv-LSTM A2C/A3C with the three auxiliary tasks",
+    target=Target(
+        "mean_return", 401.0, "ALE/Breakout-v5", "Nature DQN's 401 (UNREAL reports human-norm.)"
+    ),
+    defaults={"observation_shape": (4, 84, 84), "num_actions": 4},
+    tiny={"filters": (4, 4), "dense_units": 8, "lstm_units": 8},
+)

@@ -1,17 +1,23 @@
-"""Training a registered system with ``model.fit``: seeded, resumable, logged, evaluated."""
+"""Training any registered system: :func:`train` hands the work to its family's trainer.
+
+:func:`fit_system` is the trainer of every family that learns with ``model.fit`` (classifiers,
+reconstructions, style networks, generative models with their own ``train_step``): seeded,
+resumable, logged and evaluated, writing the run directory of :mod:`fdl_keras.runs`. Agents
+train with :func:`fdl_keras.rl.train.train_system`; :func:`train` picks through the spec's task.
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fdl_keras import config
-from fdl_keras.data import Dataset, load_dataset
 from fdl_keras.errors import InvalidInputError, TrainingDivergedError
 from fdl_keras.registry import ModelSpec, get_spec
+from fdl_keras.runs import MODEL_FILE, start_run, write_metrics
+from fdl_keras.tasks import FIT_OPTIONS, check_learning_rate
 from fdl_keras.training.callbacks import NaNGuard, run_callbacks
 from fdl_keras.training.strategy import get_strategy
 
@@ -20,48 +26,22 @@ FAST_EPOCHS = 2  # epochs in FDL_FAST mode
 
 @dataclass
 class TrainResult:
-    """What :func:`train` produced."""
+    """What a trainer produced, for every family.
+
+    ``initial_epoch`` is where a resumed run started (the epoch for ``fit``, the environment
+    step for an agent); ``data`` is the dataset of a ``fit`` run; ``extras`` holds what only one
+    family has (an agent's episode log and evaluations).
+    """
 
     model: Any
     spec: ModelSpec
-    data: Dataset
     history: dict[str, list[float]]
     test_metrics: dict[str, float]
     run_dir: Path
     wall_time_s: float
     initial_epoch: int = 0
+    data: Any = None
     extras: dict = field(default_factory=dict)
-
-
-def compile_model(
-    model,
-    spec: ModelSpec,
-    *,
-    learning_rate: float | None = None,
-    total_steps: int | None = None,
-    steps_per_execution: int | None = None,
-    jit_compile: bool | str = "auto",
-) -> None:
-    """Compiles ``model`` with the optimizer, schedule, loss and metrics of ``spec.fit``."""
-    import keras
-
-    fit = spec.fit
-    lr = fit.learning_rate if learning_rate is None else learning_rate
-    if lr <= 0:
-        raise InvalidInputError(f"learning rate must be > 0, got {lr}")
-    schedule = lr
-    if fit.schedule == "cosine" and total_steps:
-        schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=total_steps)
-    optimizer = keras.optimizers.get(
-        {"class_name": fit.optimizer, "config": {"learning_rate": schedule}}
-    )
-    model.compile(
-        optimizer=optimizer,
-        loss=fit.loss,
-        metrics=list(fit.metrics),
-        steps_per_execution=steps_per_execution or fit.steps_per_execution,
-        jit_compile=jit_compile,
-    )
 
 
 def train(
@@ -69,155 +49,209 @@ def train(
     *,
     dataset: str | None = None,
     epochs: int | None = None,
+    steps: int | None = None,
+    eval_every: int | None = None,
+    environment: str | None = None,
     batch_size: int | None = None,
     learning_rate: float | None = None,
-    strategy: str = "default",
+    strategy: str | None = None,
     seed: int = 0,
     run_dir: str | Path | None = None,
     limit: int | None = None,
-    augment: str | None | bool = True,
+    augment: str | bool | None = None,
     tensorboard: bool = False,
     verbose: int | str = "auto",
     callbacks: list | None = None,
+    style_image: str | None = None,
+    vgg_weights: str | None = None,
     **overrides: Any,
 ) -> TrainResult:
-    """Trains the registered system ``name`` and evaluates it on the test split.
+    """Trains the registered system ``name`` with its family's trainer and evaluates it.
 
-    Classifiers (``training="fit"``) compile with their spec's ``FitConfig``; generative systems
-    (``task="generative"``: ``vae``, ``dcgan``, ``ncsn``) compile themselves, train with their
-    own ``train_step`` on ``model.training_data(...)`` of the image pipeline (binary images for
-    the VAE) and report their losses on the test split.
-
-    A run directory (default ``runs/<name>``) holds ``run.json`` (the settings), ``history.csv``,
-    ``backup/`` (deleted when the run finishes), ``model.keras`` and ``metrics.json``. Starting
-    the same command again after a kill resumes from the last finished epoch.
+    Every run writes a run directory (default ``runs/<name>``: ``run.json``, ``history.csv``,
+    ``model.keras``, ``metrics.json``); starting the same call again after a kill resumes.
+    An option that does not apply to the system's family (``steps`` for a classifier,
+    ``epochs`` for an agent) raises :class:`InvalidInputError`; ``fdl info NAME`` lists them.
 
     Args:
-        name: registry name, e.g. ``"mnist_cnn"``.
-        dataset: dataset name; defaults to the spec's.
-        epochs, batch_size, learning_rate: override the spec's ``FitConfig``.
+        name: registry name, e.g. ``"mnist_cnn"`` or ``"ppo_cartpole"``.
+        dataset: dataset name (``fit`` families); defaults to the spec's.
+        epochs, batch_size, learning_rate: override the spec's ``FitConfig`` (an agent takes
+            ``learning_rate`` too).
+        steps: environment steps of an agent's run; ``eval_every``: greedy evaluation period.
+        environment: a gymnasium id replacing an agent's default environment.
         strategy: ``default``, ``mirrored``, ``multiworker`` or ``tpu``.
-        seed: seeds Python, NumPy, TensorFlow, the shuffle and augmentation.
+        seed: seeds Python, NumPy, TensorFlow, the shuffle, augmentation and environments.
         limit: keep at most this many training examples.
-        augment: ``True`` uses the spec's augmentation, ``False``/``None`` disables it, a string
-            picks a policy.
+        augment: ``None`` uses the spec's augmentation, ``False`` disables it, a string picks a
+            policy.
         tensorboard: also write TensorBoard logs.
         callbacks: extra Keras callbacks.
+        style_image, vgg_weights: the style network's style image path and VGG19 weights
+            (``imagenet``, a file or ``random``).
         **overrides: builder arguments (e.g. ``dropout=0.2``).
 
     Raises:
+        InvalidInputError: an option that does not apply, or a bad value.
         TrainingDivergedError: the loss became NaN or infinite.
     """
-    import keras
-
-    spec = get_spec(name)
-    generative = spec.task == "generative"
-    if spec.training != "fit" and not generative:
-        where = (
-            "fdl_keras.rl.train_agent"
-            if spec.training == "rl"
-            else f"the functions of {spec.builder.__module__}"
-        )
-        raise InvalidInputError(
-            f"{name} trains with training={spec.training!r}, not fdl_keras.train: use {where}"
-        )
-    fit = spec.fit
-    fast = config.fast_mode()
-    epochs = epochs or (FAST_EPOCHS if fast else fit.epochs)
-    batch_size = batch_size or fit.batch_size
-    if epochs < 1:
-        raise InvalidInputError(f"epochs must be >= 1, got {epochs}")
-    policy = fit.augment if augment is True else (augment or None)
-    run_dir = Path(run_dir or Path("runs") / name)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    resuming = (run_dir / "backup").exists()
-
-    # A multi-worker strategy must exist before any TensorFlow op runs.
-    distribution = get_strategy(strategy)
-    keras.utils.set_random_seed(seed)
-    data = load_dataset(
-        dataset or spec.dataset, batch_size=batch_size, seed=seed, limit=limit, augment=policy
-    )
-    model_args = {"image_shape": data.info.input_shape}
-    if not generative:
-        model_args["num_classes"] = data.info.num_classes
-    model_args.update(overrides)
-    settings = {
-        "name": name,
-        "dataset": data.info.name,
-        "data_source": data.info.source,
+    options = {
+        "dataset": dataset,
         "epochs": epochs,
+        "steps": steps,
+        "eval_every": eval_every,
+        "environment": environment,
         "batch_size": batch_size,
-        "seed": seed,
-        "augment": policy,
-        "learning_rate": learning_rate or fit.learning_rate,
+        "learning_rate": learning_rate,
         "strategy": strategy,
         "limit": limit,
-        "model_args": {k: _jsonable(v) for k, v in model_args.items()},
+        "augment": augment,
+        "callbacks": callbacks,
+        "style_image": style_image,
+        "vgg_weights": vgg_weights,
     }
-    (run_dir / "run.json").write_text(json.dumps(settings, indent=2))
+    options = {k: v for k, v in options.items() if v is not None}
+    options.update(seed=seed, run_dir=run_dir, verbose=verbose, tensorboard=tensorboard)
+    return get_spec(name).train(**options, overrides=overrides)
 
+
+def compile_model(model, spec: ModelSpec, **kwargs: Any) -> None:
+    """Compiles ``model`` as :func:`fit_system` does for ``spec`` (optimizer, schedule and the
+    loss its task derives from the head)."""
+    spec.compile(model, **kwargs)
+
+
+# --- the fit trainer, step by step -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """The checked settings of one ``fit`` run."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    augment: str | None
+    strategy: str
+    seed: int
+    run_dir: Path
+    limit: int | None
+    task_options: dict
+
+
+def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
+    """Trains a ``fit`` family system (see :func:`train`); returns its :class:`TrainResult`."""
+    import keras
+
+    plan = _plan(spec, options)
+    resuming = (plan.run_dir / "backup").exists()
+    # A multi-worker strategy must exist before any TensorFlow op runs.
+    distribution = get_strategy(plan.strategy)
+    keras.utils.set_random_seed(plan.seed)
+    data = _load_data(spec, plan, options.get("dataset"))
+    model_args = {**spec.builder_args(data.info), **options.get("overrides", {})}
+    run_dir = start_run(plan.run_dir, _settings(spec, plan, data, model_args))
     with distribution.scope():
         model = spec.build(**model_args)
-        steps = epochs * _num_batches(data.info.num_train, batch_size)
-        if generative:
-            model.compile(learning_rate=settings["learning_rate"])
-        else:
-            compile_model(model, spec, learning_rate=learning_rate, total_steps=steps)
-
-    splits = [data.train, data.validation, data.test]
-    if generative:  # seeded, so a VAE's stochastic binarisation differs between the splits
-        splits = [s and model.training_data(s, seed=seed + i) for i, s in enumerate(splits)]
-    train_split, validation_split, test_split = splits
-    run_cbs = run_callbacks(run_dir, resuming=resuming, tensorboard=tensorboard)
+        total_steps = plan.epochs * max(1, -(-data.info.num_train // plan.batch_size))
+        spec.compile(
+            model,
+            learning_rate=plan.learning_rate,
+            total_steps=total_steps,
+            **plan.task_options,
+        )
+    train_split, validation_split, test_split = spec.pairs(model, data, plan.seed)
+    run_cbs = run_callbacks(run_dir, resuming=resuming, tensorboard=options["tensorboard"])
     start = time.perf_counter()
     history = model.fit(
         train_split,
         validation_data=validation_split,
-        epochs=epochs,
-        callbacks=run_cbs + list(callbacks or []),
-        verbose=verbose,
+        epochs=plan.epochs,
+        callbacks=run_cbs + list(options.get("callbacks") or []),
+        verbose=options["verbose"],
         shuffle=False,
     )
     wall = time.perf_counter() - start
-    guard = next(cb for cb in run_cbs if isinstance(cb, NaNGuard))
+    _raise_if_diverged(spec, plan, run_cbs)
+    test_metrics = model.evaluate(test_split, verbose=0, return_dict=True)
+    test_metrics = {k: float(v) for k, v in test_metrics.items()}
+    initial_epoch = min(history.epoch) if history.epoch else plan.epochs
+    model.save(run_dir / MODEL_FILE)
+    write_metrics(
+        run_dir,
+        {
+            "test": test_metrics,
+            "wall_time_s": wall,
+            "resumed_at_epoch": initial_epoch,
+            "epochs": plan.epochs,
+        },
+    )
+    return TrainResult(
+        model, spec, history.history, test_metrics, run_dir, wall, initial_epoch, data
+    )
+
+
+def _plan(spec: ModelSpec, options: dict[str, Any]) -> FitPlan:
+    fit = spec.fit
+    fast = config.fast_mode()
+    epochs = options.get("epochs", FAST_EPOCHS if fast else fit.epochs)
+    batch_size = options.get("batch_size", fit.batch_size)
+    learning_rate = options.get("learning_rate", fit.learning_rate)
+    for what, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not isinstance(value, int) or value < 1:
+            raise InvalidInputError(f"{what} must be an integer >= 1, got {value}")
+    check_learning_rate(learning_rate)
+    augment = options.get("augment")
+    augment = fit.augment if augment in (None, True) else (augment or None)
+    return FitPlan(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        augment=augment,
+        strategy=options.get("strategy", "default"),
+        seed=options["seed"],
+        run_dir=Path(options.get("run_dir") or Path("runs") / spec.name),
+        limit=options.get("limit"),
+        task_options={k: v for k, v in options.items() if k not in FIT_OPTIONS | {"overrides"}},
+    )
+
+
+def _load_data(spec: ModelSpec, plan: FitPlan, dataset: str | None):
+    from fdl_keras.data import load_dataset
+
+    return load_dataset(
+        dataset or spec.dataset,
+        batch_size=plan.batch_size,
+        seed=plan.seed,
+        limit=plan.limit,
+        augment=plan.augment,
+    )
+
+
+def _settings(spec: ModelSpec, plan: FitPlan, data, model_args: dict) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "family": spec.family,
+        "dataset": data.info.name,
+        "data_source": data.info.source,
+        "epochs": plan.epochs,
+        "batch_size": plan.batch_size,
+        "seed": plan.seed,
+        "augment": plan.augment,
+        "learning_rate": plan.learning_rate,
+        "strategy": plan.strategy,
+        "limit": plan.limit,
+        **plan.task_options,
+        "model_args": model_args,
+    }
+
+
+def _raise_if_diverged(spec: ModelSpec, plan: FitPlan, callbacks: list) -> None:
+    guard = next(cb for cb in callbacks if isinstance(cb, NaNGuard))
     if guard.failure:
         epoch, batch, key, loss = guard.failure
         raise TrainingDivergedError(
-            f"{name}: {key} became {loss} at epoch {epoch + 1}, batch {batch + 1}; lower the "
-            f"learning rate (now {settings['learning_rate']}, --learning-rate) or check the data "
+            f"{spec.name}: {key} became {loss} at epoch {epoch + 1}, batch {batch + 1}; lower the "
+            f"learning rate (now {plan.learning_rate}, --learning-rate) or check the data "
             "for NaN/inf"
         )
-    test_metrics = dict(model.evaluate(test_split, verbose=0, return_dict=True))
-    test_metrics = {k: float(v) for k, v in test_metrics.items()}
-    model.save(run_dir / "model.keras")
-    initial_epoch = min(history.epoch) if history.epoch else epochs
-    (run_dir / "metrics.json").write_text(
-        json.dumps(
-            {
-                "test": test_metrics,
-                "wall_time_s": wall,
-                "resumed_at_epoch": initial_epoch,
-                "epochs": epochs,
-            },
-            indent=2,
-        )
-    )
-    return TrainResult(
-        model=model,
-        spec=spec,
-        data=data,
-        history=history.history,
-        test_metrics=test_metrics,
-        run_dir=run_dir,
-        wall_time_s=wall,
-        initial_epoch=initial_epoch,
-    )
-
-
-def _num_batches(n: int, batch_size: int) -> int:
-    return max(1, -(-n // batch_size))
-
-
-def _jsonable(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value

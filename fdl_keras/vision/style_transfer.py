@@ -31,9 +31,12 @@ import numpy as np
 import tensorflow as tf
 
 from fdl_keras import config
+from fdl_keras.data.photos import random_crops, sample_photos  # noqa: F401 - re-exported
 from fdl_keras.errors import FdlError
+from fdl_keras.layers import instance_norm
 from fdl_keras.registry import FitConfig, register
 from fdl_keras.serialization import ConfigModel, serializable
+from fdl_keras.tasks import StyleTransfer
 
 # Gatys et al.: style from conv1_1 ... conv5_1, content from conv4_2.
 GATYS_STYLE_LAYERS = tuple(f"block{i}_conv1" for i in range(1, 6))
@@ -231,12 +234,9 @@ def stylize(
 @register(
     "fast_style_transfer",
     chapter=7,
-    dataset="cifar10",  # any natural images: Johnson et al. used MS-COCO
-    task="image_to_image",
-    training="custom",
-    # The perceptual loss needs a style image, so `train_style_network` compiles it; this pixel
-    # loss is only what a generic one-step fit (the model contract) uses.
-    fit=FitConfig(loss="mean_squared_error", metrics=(), learning_rate=1e-3, batch_size=4),
+    dataset="photos",  # natural images: Johnson et al. used MS-COCO
+    task=StyleTransfer(),
+    fit=FitConfig(learning_rate=1e-3, schedule="constant", epochs=2, batch_size=4),
     tiny={"image_shape": (16, 16, 3), "filters": (4, 8, 8), "residual_blocks": 1},
 )
 @serializable
@@ -282,7 +282,7 @@ class StyleTransferNet(ConfigModel):
             name = f"residual{i + 1}"
             y = _conv_norm_relu(x, filters[2], 3, 1, f"{name}_a")
             y = keras.layers.Conv2D(filters[2], 3, padding="same", name=f"{name}_b_conv")(y)
-            y = _instance_norm(filters[2], f"{name}_b")(y)
+            y = instance_norm(filters[2], f"{name}_b_in")(y)
             x = keras.layers.Add(name=f"{name}_add")([x, y])
         for i, width in enumerate((filters[1], filters[0])):
             x = keras.layers.UpSampling2D(2, name=f"up{i + 1}_resize")(x)
@@ -296,13 +296,9 @@ class StyleTransferNet(ConfigModel):
         self._remember(arguments)
 
 
-def _instance_norm(channels: int, name: str) -> keras.layers.Layer:
-    return keras.layers.GroupNormalization(groups=channels, name=f"{name}_in")
-
-
 def _conv_norm_relu(x, filters: int, kernel: int, stride: int, name: str):
     x = keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", name=f"{name}_conv")(x)
-    x = _instance_norm(filters, name)(x)
+    x = instance_norm(filters, f"{name}_in")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -369,19 +365,6 @@ def train_style_network(
 # --- Images ---------------------------------------------------------------------------------
 
 
-def sample_photos() -> dict[str, np.ndarray]:
-    """The two photographs scikit-learn ships (``china``: a temple, ``flower``), RGB in [0, 1].
-
-    Real images available offline for demos, benchmarks and tests.
-    """
-    from sklearn.datasets import load_sample_image
-
-    return {
-        name: load_sample_image(f"{name}.jpg").astype(np.float32) / 255.0
-        for name in ("china", "flower")
-    }
-
-
 def resize(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     """``image`` resized (area-averaged) so its shorter side is ``size``, or to ``(h, w)``."""
     h, w = image.shape[:2]
@@ -391,17 +374,24 @@ def resize(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     return tf.image.resize(image, size, method="area").numpy()
 
 
-def random_crops(images: Sequence[np.ndarray], count: int, size: int, seed: int = 0) -> np.ndarray:
-    """``count`` random ``size x size`` crops taken from ``images``: ``(count, size, size, 3)``."""
-    rng = np.random.default_rng(seed)
-    crops = []
-    for i in range(count):
-        image = images[i % len(images)]
-        top = rng.integers(0, image.shape[0] - size + 1)
-        left = rng.integers(0, image.shape[1] - size + 1)
-        crop = image[top : top + size, left : left + size]
-        crops.append(crop[:, ::-1] if rng.random() < 0.5 else crop)
-    return np.stack(crops).astype(np.float32)
+def load_style_image(path: str | Path | None = None, size: int = 256) -> np.ndarray:
+    """The style image of a style network: the file at ``path``, or scikit-learn's
+    ``flower.jpg`` when None, resized so its shorter side is ``size``.
+
+    Raises:
+        FdlError: the file is missing or is not an image (one line naming it).
+    """
+    if path is None:
+        return resize(sample_photos()["flower"], size)
+    path = Path(path)
+    if not path.is_file():
+        raise FdlError(f"style image {path} not found; pass the path of a PNG or JPEG file")
+    try:
+        return load_image(path, size)
+    except Exception as exc:  # noqa: BLE001 - PIL raises several types for a bad file
+        raise FdlError(
+            f"style image {path} is not a readable image ({type(exc).__name__}); pass a PNG/JPEG"
+        ) from None
 
 
 def load_image(path: str | Path, size: int | tuple[int, int] | None = None) -> np.ndarray:

@@ -1,0 +1,506 @@
+"""Tasks: the behaviour that differs between families of book systems.
+
+Every registry entry (:class:`~fdl_keras.registry.ModelSpec`) holds a task object that knows,
+for its family, which builder arguments come from the dataset's info, how to compile (the loss
+follows the model's head), how a dataset becomes training pairs, the example batch the model
+contract fits on, the sample that export verifies on, how to evaluate, and which trainer runs
+it. The CLI, the trainer, export and the tests ask the spec, which asks its task: adding a family
+is adding a task class here, never a branch elsewhere. The shape follows keras-hub's ``Task``
+(``compile()`` defaults derived from the head).
+
+- :class:`Classification`: ``(inputs, label)`` pairs, sparse cross-entropy (``from_logits`` from
+  the head), accuracy.
+- :class:`Reconstruction`: image-to-image, the input is its own target (autoencoders).
+- :class:`StyleTransfer`: a reconstruction trained with Johnson et al.'s perceptual loss.
+- :class:`Generative`: a model with its own ``train_step`` whose exported graph takes noise.
+- :class:`ReinforcementLearning`: an agent that trains a policy network on an environment.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from fdl_keras.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from fdl_keras.data import Dataset
+    from fdl_keras.registry import ModelSpec
+    from fdl_keras.training.trainer import TrainResult
+
+#: Options every trainer takes.
+COMMON_OPTIONS = frozenset({"seed", "run_dir", "verbose", "tensorboard"})
+#: Options of the ``fit`` trainer.
+FIT_OPTIONS = COMMON_OPTIONS | {
+    "dataset",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "strategy",
+    "limit",
+    "augment",
+    "callbacks",
+}
+EXPORT_SAMPLE_SIZE = 8
+#: Size given to a variable (``None``) axis of an input when a sample has to be made up:
+#: divisible by 4 (the style network halves twice), a short sequence for recurrent nets.
+VARIABLE_AXIS_SIZE = 16
+
+
+class Task:
+    """Base class: what one family of systems does differently. Subclasses override the verbs."""
+
+    #: How ``fdl info`` names the family.
+    label: ClassVar[str] = "task"
+    #: The :func:`fdl_keras.train` options this family uses; any other given option is refused.
+    options: ClassVar[frozenset[str]] = COMMON_OPTIONS
+
+    def source(self, spec: ModelSpec) -> str:
+        """What the system learns from (a dataset or an environment), for ``fdl list``."""
+        return spec.dataset or "-"
+
+    def describe(self, spec: ModelSpec) -> dict[str, Any]:
+        """Lines of ``fdl info`` that belong to the family."""
+        return {"family": self.label, "data": self.source(spec)}
+
+    def builder_args(self, spec: ModelSpec, info: Any) -> dict[str, Any]:
+        """Builder arguments read from the data's info (image shape, classes, vocabulary)."""
+        return {}
+
+    def train(self, spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
+        """Trains ``spec`` with ``options`` (already checked against :attr:`options`)."""
+        raise NotImplementedError
+
+    def evaluate(
+        self, spec: ModelSpec, model, *, settings: Mapping[str, Any], limit: int | None = None
+    ) -> dict[str, float]:
+        """Test metrics of a trained ``model`` (``settings`` are its run's ``run.json``)."""
+        raise NotImplementedError
+
+    def example_batch(self, spec: ModelSpec, model, size: int = 8) -> tuple[Any, Any]:
+        """A real ``(inputs, targets)`` batch for the model contract's fit step."""
+        raise NotImplementedError
+
+    def contract_step(self, spec: ModelSpec, model, x, y) -> dict[str, list[float]]:
+        """One training step of the family's own loss on ``(x, y)``; returns its history."""
+        raise NotImplementedError
+
+    def export_sample(
+        self,
+        spec: ModelSpec,
+        model,
+        *,
+        settings: Mapping[str, Any] | None = None,
+        size: int = EXPORT_SAMPLE_SIZE,
+    ) -> tuple[list[np.ndarray], str]:
+        """Inputs that export verifies the runtimes on, and where they came from."""
+        return noise_sample(model, size)
+
+
+def noise_sample(model, size: int = EXPORT_SAMPLE_SIZE, seed: int = 0):
+    """Uniform [0, 1) inputs for ``model``, every ``None`` axis :data:`VARIABLE_AXIS_SIZE` long.
+
+    The last resort of export for a model no registry entry describes.
+    """
+    rng = np.random.default_rng(seed)
+    arrays = [
+        rng.uniform(
+            size=(size, *(VARIABLE_AXIS_SIZE if d is None else d for d in t.shape[1:]))
+        ).astype(t.dtype)
+        for t in model.inputs
+    ]
+    return arrays, f"uniform noise (variable axes {VARIABLE_AXIS_SIZE} long)"
+
+
+# --- Families trained by model.fit ----------------------------------------------------------
+
+
+class FitTask(Task):
+    """A family trained by ``model.fit`` on a registered dataset (:mod:`fdl_keras.training`)."""
+
+    options = FIT_OPTIONS
+
+    def train(self, spec, options):
+        from fdl_keras.training.trainer import fit_system
+
+        return fit_system(spec, options)
+
+    def compile(
+        self,
+        spec: ModelSpec,
+        model,
+        *,
+        learning_rate: float | None = None,
+        total_steps: int | None = None,
+        steps_per_execution: int | None = None,
+        jit_compile: bool | str = "auto",
+    ) -> None:
+        """Compiles ``model`` with the spec's optimizer and schedule and :meth:`loss`."""
+        fit = spec.fit
+        model.compile(
+            optimizer=make_optimizer(spec, learning_rate, total_steps),
+            loss=self.loss(model),
+            metrics=list(self.metrics(model)),
+            steps_per_execution=steps_per_execution or fit.steps_per_execution,
+            jit_compile=jit_compile,
+        )
+
+    def loss(self, model):
+        raise NotImplementedError
+
+    def metrics(self, model) -> tuple:
+        return ()
+
+    def pairs(self, spec: ModelSpec, model, data: Dataset, seed: int = 0) -> tuple:
+        """``(train, validation, test)`` pipelines of what ``fit`` takes."""
+        return data.train, data.validation, data.test
+
+    def dataset_name(self, spec: ModelSpec, settings: Mapping[str, Any] | None) -> str:
+        return (settings or {}).get("dataset") or spec.dataset
+
+    def evaluate(self, spec, model, *, settings, limit=None):
+        from fdl_keras.data import load_dataset
+
+        data = load_dataset(
+            self.dataset_name(spec, settings),
+            batch_size=(settings or {}).get("batch_size") or spec.fit.batch_size,
+            seed=(settings or {}).get("seed", 0),
+            limit=limit if limit is not None else (settings or {}).get("limit"),
+        )
+        if not model.compiled:
+            self.compile(spec, model)
+        test = self.pairs(spec, model, data, seed=(settings or {}).get("seed", 0))[2]
+        metrics = model.evaluate(test, verbose=0, return_dict=True)
+        return {k: float(v) for k, v in metrics.items()}
+
+    def contract_step(self, spec, model, x, y):
+        self.compile(spec, model)
+        return model.fit(x, y, epochs=1, batch_size=len(x), verbose=0).history
+
+    def export_sample(self, spec, model, *, settings=None, size=EXPORT_SAMPLE_SIZE):
+        images, source = real_images(self.dataset_name(spec, settings), model, size)
+        return [images], source
+
+    def example_batch(self, spec, model, size=8):
+        images, _ = real_images(spec.dataset, model, size)
+        return images, images
+
+
+class Classification(FitTask):
+    """``(inputs, class)`` pairs; the head decides ``from_logits`` of the cross-entropy.
+
+    Args:
+        input_arg: the builder argument that takes the dataset's input shape.
+    """
+
+    label = "classification"
+
+    def __init__(self, input_arg: str = "image_shape"):
+        self.input_arg = input_arg
+
+    def builder_args(self, spec, info):
+        return {self.input_arg: info.input_shape, "num_classes": info.num_classes}
+
+    def loss(self, model):
+        import keras
+
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=not outputs_probabilities(model)
+        )
+
+    def metrics(self, model):
+        return ("accuracy",)
+
+    def example_batch(self, spec, model, size=8):
+        data = _load_or_standin(spec.dataset, size)
+        images, labels = (t.numpy() for t in next(iter(data.train)))
+        shape = tuple(model.inputs[0].shape[1:])
+        images = fit_images(images, shape) if len(shape) == 3 else images
+        # A stand-in set may have more classes than the model.
+        return images, labels % model.outputs[0].shape[-1]
+
+
+class Reconstruction(FitTask):
+    """Image-to-image: the input is its own target (mean squared error)."""
+
+    label = "reconstruction"
+
+    def builder_args(self, spec, info):
+        return {"image_shape": info.input_shape}
+
+    def loss(self, model):
+        return "mean_squared_error"
+
+    def pairs(self, spec, model, data, seed=0):
+        def same(split):
+            return split and split.map(lambda x, y: (x, x))
+
+        return same(data.train), same(data.validation), same(data.test)
+
+
+class StyleTransfer(Reconstruction):
+    """Johnson et al.'s feed-forward style network: content crops are their own targets, the
+    loss compares VGG19 features with the content and Gram matrices with ``style_image``.
+
+    Options: ``style_image`` (a path; default scikit-learn's ``flower.jpg``) and ``vgg_weights``
+    (``imagenet``, a weights file, or ``random``).
+    """
+
+    label = "style transfer"
+    options = FIT_OPTIONS | {"style_image", "vgg_weights"}
+
+    #: Side of the photo crops export verifies on. onnxruntime's instance normalisation
+    #: accumulates float32 error with the image area: on the default network the ONNX output
+    #: differs from Keras by 4.2e-6 at 16x16, 6.5e-6 at 32x32 and 1.6e-5 at 64x64.
+    export_size = 32
+
+    def builder_args(self, spec, info):
+        return {}  # one network styles images of any size
+
+    def export_sample(self, spec, model, *, settings=None, size=EXPORT_SAMPLE_SIZE):
+        images, source = real_images(self.dataset_name(spec, settings), model, size)
+        side = self.export_size
+        return [images[:, :side, :side]], f"{source}, {side}x{side} corners"
+
+    def loss(self, model, *, style_image: str | None = None, vgg_weights: str = "imagenet"):
+        from fdl_keras.vision.style_transfer import PerceptualLoss, load_style_image
+
+        weights = None if vgg_weights == "random" else vgg_weights
+        return PerceptualLoss(load_style_image(style_image), weights=weights)
+
+    def compile(self, spec, model, *, style_image=None, vgg_weights="imagenet", **kwargs):
+        learning_rate, total_steps = kwargs.get("learning_rate"), kwargs.get("total_steps")
+        model.compile(
+            optimizer=make_optimizer(spec, learning_rate, total_steps),
+            loss=self.loss(model, style_image=style_image, vgg_weights=vgg_weights),
+            jit_compile=kwargs.get("jit_compile", "auto"),
+        )
+
+    def evaluate(self, spec, model, *, settings, limit=None):
+        model.compile(
+            loss=self.loss(
+                model,
+                style_image=(settings or {}).get("style_image"),
+                vgg_weights=(settings or {}).get("vgg_weights") or "imagenet",
+            )
+        )
+        return super().evaluate(spec, model, settings=settings, limit=limit)
+
+    def contract_step(self, spec, model, x, y):
+        self.compile(spec, model, vgg_weights="random")
+        return model.fit(x, y, epochs=1, batch_size=len(x), verbose=0).history
+
+
+class Generative(FitTask):
+    """A model with its own ``train_step`` (ELBO, GAN, score matching) whose exported graph is
+    the sampler: its inputs are noise (``model.noise_inputs``), never a dataset."""
+
+    label = "generative"
+
+    def builder_args(self, spec, info):
+        return {"image_shape": info.input_shape}
+
+    def compile(self, spec, model, *, learning_rate=None, **kwargs):
+        model.compile(learning_rate=learning_rate or spec.fit.learning_rate)
+
+    def pairs(self, spec, model, data, seed=0):
+        # Seeded apart, so a VAE's stochastic binarisation differs between the splits.
+        splits = (data.train, data.validation, data.test)
+        return tuple(s and model.training_data(s, seed=seed + i) for i, s in enumerate(splits))
+
+    def contract_step(self, spec, model, x, y):
+        model.compile()
+        return model.fit(y, epochs=1, batch_size=len(y), verbose=0).history
+
+    def export_sample(self, spec, model, *, settings=None, size=EXPORT_SAMPLE_SIZE):
+        noise = model.noise_inputs(size)
+        return (list(noise) if isinstance(noise, (list, tuple)) else [noise]), (
+            "the model's noise_inputs()"
+        )
+
+    def example_batch(self, spec, model, size=8):
+        data = _load_or_standin(spec.dataset, size)
+        return model.noise_inputs(size, seed=0), next(iter(data.train))[0].numpy()
+
+
+# --- Reinforcement learning ------------------------------------------------------------------
+
+
+class ReinforcementLearning(Task):
+    """An agent (chapter 13) that trains the registered network on a gymnasium environment.
+
+    Args:
+        agent: the agent class, or ``"module:Class"`` to import it lazily.
+        environment: the default environment id; any compatible gymnasium id can replace it.
+        settings: the system's agent settings (zoo-style hyper-parameters) over the agent
+            class's defaults.
+    """
+
+    label = "reinforcement learning"
+    options = COMMON_OPTIONS | {"steps", "eval_every", "environment", "learning_rate"}
+
+    def __init__(self, agent: type | str, environment: str, settings: Mapping[str, Any] = ()):
+        self._agent = agent
+        self.environment = environment
+        self.settings = MappingProxyType(dict(settings))
+
+    @property
+    def agent(self) -> type:
+        if isinstance(self._agent, str):
+            module, name = self._agent.split(":")
+            self._agent = getattr(importlib.import_module(module), name)
+        return self._agent
+
+    def source(self, spec):
+        return self.environment
+
+    def describe(self, spec):
+        return {
+            **super().describe(spec),
+            "agent": f"{self.agent.__module__}.{self.agent.__qualname__}",
+            "settings": dict(self.settings),
+        }
+
+    def environment_of(self, settings: Mapping[str, Any] | None) -> str:
+        return (settings or {}).get("environment") or self.environment
+
+    def builder_args(self, spec, info):
+        from fdl_keras.rl.envs import env_shapes
+
+        observation_shape, num_actions = env_shapes(info)
+        return {"observation_shape": observation_shape, "num_actions": num_actions}
+
+    def train(self, spec, options):
+        from fdl_keras.rl.train import train_system
+
+        return train_system(spec, options)
+
+    def evaluate(self, spec, model, *, settings, limit=None):
+        from fdl_keras.rl.train import evaluate_policy
+
+        return evaluate_policy(spec, model, settings=settings, episodes=limit)
+
+    def export_sample(self, spec, model, *, settings=None, size=EXPORT_SAMPLE_SIZE):
+        from fdl_keras.rl.contract import example_inputs
+
+        environment = self.environment_of(settings)
+        inputs = example_inputs(environment, model, size, seed=(settings or {}).get("seed", 0))
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        return inputs, f"random-policy observations of {environment}"
+
+    def example_batch(self, spec, model, size=8):
+        return self.export_sample(spec, model, size=size)[0], None
+
+    def contract_step(self, spec, model, x, y):
+        from fdl_keras.rl.contract import agent_loss_step
+
+        return agent_loss_step(spec, model).history
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def make_optimizer(spec: ModelSpec, learning_rate: float | None, total_steps: int | None):
+    """The optimizer of ``spec.fit`` at ``learning_rate`` (its default when None), with cosine
+    decay over ``total_steps`` when the spec's schedule asks for it."""
+    import keras
+
+    fit = spec.fit
+    lr = fit.learning_rate if learning_rate is None else learning_rate
+    check_learning_rate(lr)
+    schedule = lr
+    if fit.schedule == "cosine" and total_steps:
+        schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=total_steps)
+    return keras.optimizers.get(
+        {"class_name": fit.optimizer, "config": {"learning_rate": schedule}}
+    )
+
+
+def check_learning_rate(lr: float) -> None:
+    if not (lr > 0 and np.isfinite(lr)):
+        raise InvalidInputError(f"learning rate must be a finite number > 0, got {lr}")
+
+
+def outputs_probabilities(model) -> bool:
+    """True when the model's first output comes from a softmax or sigmoid (probabilities), False
+    for logits, so the loss can set ``from_logits`` from the head."""
+    layer = model.outputs[0]._keras_history.operation
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", "") in ("softmax", "sigmoid")
+
+
+def builder_accepts(builder, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``args`` that ``builder`` takes as keyword arguments."""
+    params = inspect.signature(builder).parameters
+    return {k: v for k, v in args.items() if k in params}
+
+
+def _load_or_standin(name: str, size: int) -> Dataset:
+    """``name``'s pipelines, or those of the first available of MNIST and digits when ``name``
+    is not on this machine (CIFAR-10 offline)."""
+    from fdl_keras.data import first_available, load_dataset
+    from fdl_keras.errors import DatasetNotFoundError
+
+    try:
+        return load_dataset(name, batch_size=size, limit=8 * size)
+    except DatasetNotFoundError:
+        standin = first_available("mnist", "digits")[0]
+        return load_dataset(standin, batch_size=size, limit=8 * size)
+
+
+def real_images(name: str, model, size: int, split: str = "test") -> tuple[np.ndarray, str]:
+    """``size`` real images of dataset ``name`` (a stand-in when absent) shaped for ``model``'s
+    first input: resized (bilinear), grey repeated to RGB, ``None`` sizes filled with the
+    data's own size."""
+    data = _load_or_standin(name, size)
+    images = data.sample_batch(size, split)[0]
+    shape = tuple(model.inputs[0].shape[1:])
+    images = fit_images(images, shape) if len(shape) == 3 else images
+    return images, f"{data.info.name} {split} split"
+
+
+def fit_images(images, shape: tuple) -> np.ndarray:
+    """``images`` resized to ``shape`` (a ``None`` size is kept), channels repeated or averaged."""
+    import tensorflow as tf
+
+    height, width, channels = shape
+    images = tf.convert_to_tensor(images)
+    if images.shape[-1] != channels:
+        images = (
+            tf.repeat(images, channels, axis=-1)
+            if images.shape[-1] == 1
+            else tf.reduce_mean(images, axis=-1, keepdims=True)
+        )
+    size = (height or images.shape[1], width or images.shape[2])
+    if tuple(images.shape[1:3]) != size:
+        images = tf.image.resize(images, size)
+    return images.numpy()
+
+
+def check_options(spec: ModelSpec, task: Task, given: Mapping[str, Any]) -> None:
+    """Refuses, in one line, an option that does not apply to ``spec``'s family."""
+    for option, value in given.items():
+        if value is not None and option not in task.options:
+            usable = ", ".join(sorted(task.options))
+            raise InvalidInputError(
+                f"{spec.name} is a {task.label} system: {option!r} does not apply to it "
+                f"(its options: {usable})"
+            )
+
+
+__all__ = [
+    "Classification",
+    "FitTask",
+    "Generative",
+    "Reconstruction",
+    "ReinforcementLearning",
+    "StyleTransfer",
+    "Task",
+    "check_options",
+    "noise_sample",
+]
