@@ -133,7 +133,8 @@ def cmd_evaluate(args) -> int:
     model, spec, settings = _load(args.source, args.dataset)
     metrics = spec.evaluate(model, settings=settings, limit=args.limit)
     data = settings.get("dataset") or settings.get("environment") or spec.source
-    print(f"test: {_format_metrics(metrics)}  ({spec.name} on {data})")
+    counts = [f"{metrics.pop(k)} {k}" for k in ("examples", "episodes") if k in metrics]
+    print(f"test: {_format_metrics(metrics)}  ({', '.join(counts)} of {data})")
     return 0
 
 

@@ -243,11 +243,7 @@ def spec_for_model(model) -> ModelSpec | None:
     their system), else the only system built by its class, else None."""
     load_systems()
     spec = _REGISTRY.get(getattr(model, "name", ""))
-    if spec is not None and isinstance(model, _builder_class(spec)):
-        return spec
-    same_class = [s for s in _REGISTRY.values() if _builder_class(s) is type(model)]
+    if spec is not None and (not isinstance(spec.builder, type) or isinstance(model, spec.builder)):
+        return spec  # a builder function's models can only be told by name
+    same_class = [s for s in _REGISTRY.values() if s.builder is type(model)]
     return same_class[0] if len(same_class) == 1 else None
-
-
-def _builder_class(spec: ModelSpec) -> type:
-    return spec.builder if isinstance(spec.builder, type) else type(None)

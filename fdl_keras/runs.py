@@ -158,7 +158,13 @@ def load_source(source: str | Path) -> tuple[Any, Any, dict[str, Any]]:
         run = load_run(path)
         return run.model, run.spec, run.settings
     model = load_model_file(path)
-    return model, spec_for_model(model), {}
+    spec = spec_for_model(model)
+    # A .keras file inside a run dir takes that run's settings (its dataset or environment).
+    beside = path.parent / RUN_FILE
+    settings = _read_json(beside) if beside.is_file() else {}
+    if spec is None or settings.get("name") != spec.name:
+        settings = {}
+    return model, spec, settings
 
 
 def _read_json(path: Path) -> dict[str, Any]:

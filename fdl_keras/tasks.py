@@ -50,6 +50,7 @@ EXPORT_SAMPLE_SIZE = 8
 #: Size given to a variable (``None``) axis of an input when a sample has to be made up:
 #: divisible by 4 (the style network halves twice), a short sequence for recurrent nets.
 VARIABLE_AXIS_SIZE = 16
+RANDOM_VGG_SEED = 0
 
 
 class Task:
@@ -79,7 +80,8 @@ class Task:
     def evaluate(
         self, spec: ModelSpec, model, *, settings: Mapping[str, Any], limit: int | None = None
     ) -> dict[str, float]:
-        """Test metrics of a trained ``model`` (``settings`` are its run's ``run.json``)."""
+        """Test metrics of a trained ``model`` (``settings`` are its run's ``run.json``), with
+        the count they are over: ``examples`` (test examples) or ``episodes``."""
         raise NotImplementedError
 
     def example_batch(self, spec: ModelSpec, model, size: int = 8) -> tuple[Any, Any]:
@@ -176,7 +178,7 @@ class FitTask(Task):
             self.compile(spec, model)
         test = self.pairs(spec, model, data, seed=(settings or {}).get("seed", 0))[2]
         metrics = model.evaluate(test, verbose=0, return_dict=True)
-        return {k: float(v) for k, v in metrics.items()}
+        return {**{k: float(v) for k, v in metrics.items()}, "examples": data.info.num_test}
 
     def contract_step(self, spec, model, x, y):
         self.compile(spec, model)
@@ -271,6 +273,12 @@ class StyleTransfer(Reconstruction):
         from fdl_keras.vision.style_transfer import PerceptualLoss, load_style_image
 
         weights = None if vgg_weights == "random" else vgg_weights
+        if weights is None:
+            import keras
+
+            # Random VGG features are drawn from one seed, so training and a later evaluation
+            # measure the same loss.
+            keras.utils.set_random_seed(RANDOM_VGG_SEED)
         return PerceptualLoss(load_style_image(style_image), weights=weights)
 
     def compile(self, spec, model, *, style_image=None, vgg_weights="imagenet", **kwargs):

@@ -121,3 +121,48 @@ def test_unknown_dataset_and_bad_arrays():
         make_pipeline(x, np.zeros(4), batch_size=2)
     with pytest.raises(fdl_keras.InvalidInputError, match="4 images but 3 labels"):
         make_pipeline(np.zeros((4, 8, 8)), np.zeros(3), batch_size=2)
+
+
+def test_every_dataset_is_a_registered_provider_with_one_info_shape():
+    from fdl_keras.data import DatasetInfo, list_datasets
+
+    names = {p.name for p in list_datasets()}
+    assert {"mnist", "fashion_mnist", "cifar10", "digits", "photos"} <= names
+    photos = load_dataset("photos", batch_size=4, limit=16)
+    assert isinstance(photos.info, DatasetInfo) and photos.info.num_classes is None
+    x, y = next(iter(photos.train))
+    assert x.shape == (4, 64, 64, 3) and np.array_equal(x.numpy(), y.numpy())  # own target
+    assert 0.0 <= float(np.min(x)) and float(np.max(x)) <= 1.0
+    digits = load_dataset("digits", batch_size=8, limit=64)
+    assert digits.info.element_spec == digits.train.element_spec
+    with pytest.raises(fdl_keras.UnknownDatasetError, match="photos"):  # lists the registered
+        load_dataset("nope")
+
+
+def test_a_new_dataset_is_one_provider_with_the_same_lookup_and_error(monkeypatch, tmp_path):
+    from fdl_keras.data import dataset, find_data
+    from fdl_keras.data.registry import _PROVIDERS
+    from fdl_keras.errors import DatasetNotFoundError
+
+    @dataset("toy_corpus", files="toy/: corpus.txt")
+    def load_toy(name, **kwargs):
+        return find_data("Toy corpus", ["corpus.txt"], subdir="toy", hint="corpus.txt")
+
+    try:
+        monkeypatch.setenv("FDL_DATA_DIR", str(tmp_path))
+        with pytest.raises(DatasetNotFoundError) as err:
+            load_dataset("toy_corpus")
+        message = str(err.value)
+        assert "Toy corpus not found" in message and str(tmp_path) in message
+        assert "corpus.txt" in message and "FDL_DATA_DIR" in message and "\n" not in message
+        (tmp_path / "toy").mkdir()
+        (tmp_path / "toy" / "corpus.txt").write_text("a b c")
+        assert load_dataset("toy_corpus") == tmp_path / "toy" / "corpus.txt"
+    finally:
+        del _PROVIDERS["toy_corpus"]
+
+
+@pytest.mark.parametrize("limit", [0, -5])
+def test_a_limit_that_leaves_nothing_is_refused(limit):
+    with pytest.raises(fdl_keras.InvalidInputError, match="limit must be >= 1"):
+        load_dataset("digits", limit=limit)

@@ -73,3 +73,15 @@ def test_onnx_outputs_keep_the_model_order(tmp_path):
     assert report["passed"], report
     outputs = export_module.onnx_runner(tmp_path / "model.onnx")([sample])
     assert [o.shape for o in outputs] == [(5, 3), (5, 2)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [s.name for s in fdl_keras.list_models()])
+def test_every_entry_exports_at_its_default_config_with_no_sample(name, tmp_path):
+    """The README's call, ``export(build(NAME), DIR)``, for every registered system at its
+    default config: variable-size inputs (style network, recurrent policies) included."""
+    report = fdl_keras.export(fdl_keras.build(name), tmp_path)
+    assert report["passed"], report
+    assert report["sample"]["source"] != "given"
+    for runtime in ("saved_model", "onnx"):
+        assert report["runtimes"][runtime]["max_abs_diff"] <= 1e-5, report

@@ -166,3 +166,31 @@ def test_generative_systems_train_through_the_same_runner(tmp_path):
         assert (tmp_path / name).is_file(), name
     with pytest.raises(fdl_keras.InvalidInputError, match="not a generative system"):
         fdl_keras.generative.train_generative("mnist_mlp")
+
+
+@pytest.mark.parametrize("name", ["mnist_mlp", "mnist_cnn", "cifar_cnn", "resnet20"])
+def test_the_loss_follows_the_head(name):
+    """A softmax head gets a probability loss, a logits head (output_activation=None) a
+    from_logits loss: the task derives it, no FitConfig string to get wrong."""
+    spec = fdl_keras.get_spec(name)
+    for activation, from_logits in (("softmax", False), (None, True)):
+        model = spec.build(**spec.tiny, output_activation=activation)
+        fdl_keras.training.compile_model(model, spec)
+        assert model.loss.get_config()["from_logits"] is from_logits
+
+
+def test_a_logits_head_trains_as_well_as_a_softmax_one(tmp_path):
+    accuracy = {}
+    for activation in ("softmax", None):
+        result = fdl_keras.train(
+            "mnist_mlp",
+            dataset="digits",
+            epochs=10,
+            run_dir=tmp_path / str(activation),
+            verbose=0,
+            output_activation=activation,
+        )
+        assert result.history["loss"][-1] < 0.5 * result.history["loss"][0]
+        accuracy[activation] = result.test_metrics["accuracy"]
+    assert min(accuracy.values()) > 0.9, accuracy
+    assert abs(accuracy["softmax"] - accuracy[None]) < 0.03, accuracy

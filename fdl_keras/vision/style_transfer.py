@@ -63,7 +63,8 @@ def vgg19_features(layers: Sequence[str], weights: str | Path | None = None) -> 
     if weights == "imagenet" and config.offline() and not cached.is_file():
         raise FdlError(
             f"FDL_OFFLINE=1 and {cached} is missing: put the VGG19 weights there, pass their "
-            "path as weights=, or pass weights=None for random features"
+            "path as weights= (fdl train: --vgg-weights FILE), or pass weights=None for random "
+            "features (--vgg-weights random)"
         )
     try:
         base = keras.applications.VGG19(
@@ -72,8 +73,8 @@ def vgg19_features(layers: Sequence[str], weights: str | Path | None = None) -> 
     except Exception as exc:  # noqa: BLE001 - any download failure means "not available"
         raise FdlError(
             f"VGG19 ImageNet weights are not in the Keras cache and could not be downloaded "
-            f"({type(exc).__name__}); pass weights=None for random features or the path of "
-            f"{VGG19_NOTOP_FILE}"
+            f"({type(exc).__name__}); pass weights=None for random features (fdl train: "
+            f"--vgg-weights random) or the path of {VGG19_NOTOP_FILE}"
         ) from exc
     if local:
         base.load_weights(str(weights))
@@ -294,6 +295,18 @@ class StyleTransferNet(ConfigModel):
 
         # === Config ===
         self._remember(arguments)
+
+    def get_compile_config(self) -> dict | None:
+        # The perceptual loss holds a style image and a VGG19, so a .keras file keeps only the
+        # optimizer; training on compiles the loss again (fdl_keras.tasks.StyleTransfer).
+        if not self.compiled:
+            return None
+        return {"optimizer": keras.optimizers.serialize(self.optimizer)}
+
+    def compile_from_config(self, config: dict) -> None:
+        self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]))
+        if self.built:  # so the saved optimizer variables have somewhere to load
+            self.optimizer.build(self.trainable_variables)
 
 
 def _conv_norm_relu(x, filters: int, kernel: int, stride: int, name: str):
