@@ -25,6 +25,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import fdl_keras  # noqa: E402
+from fdl_keras.tasks import Generative  # noqa: E402
 from fdl_keras.training import compile_model  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
@@ -36,10 +37,7 @@ def build(name: str, jit: bool, per_execution: int):
     spec = fdl_keras.get_spec(name)
     keras.utils.set_random_seed(0)
     model = spec.build(**CONFIGS.get(name, {}))
-    if spec.task == "generative":
-        model.compile(jit_compile=jit, steps_per_execution=per_execution)
-    else:
-        compile_model(model, spec, jit_compile=jit, steps_per_execution=per_execution)
+    compile_model(model, spec, jit_compile=jit, steps_per_execution=per_execution)
     return model
 
 
@@ -67,7 +65,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         n = batch * (args.steps + 16)
         x = rng.uniform(size=(n, 28, 28, 1)).astype(np.float32)
-        y = None if spec.task == "generative" else rng.integers(10, size=n)
+        y = None if isinstance(spec.task, Generative) else rng.integers(10, size=n)
         models = {s: build(name, *s) for s in SETTINGS}
         times: dict = {s: [] for s in SETTINGS}
         for _ in range(args.rounds):

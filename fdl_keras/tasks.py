@@ -313,8 +313,10 @@ class Generative(FitTask):
     def builder_args(self, spec, info):
         return {"image_shape": info.input_shape}
 
-    def compile(self, spec, model, *, learning_rate=None, **kwargs):
-        model.compile(learning_rate=learning_rate or spec.fit.learning_rate)
+    def compile(self, spec, model, *, learning_rate=None, total_steps=None, **kwargs):
+        # The model picks its optimizers; XLA or steps_per_execution only when asked for.
+        asked = {k: kwargs[k] for k in ("jit_compile", "steps_per_execution") if k in kwargs}
+        model.compile(learning_rate=learning_rate or spec.fit.learning_rate, **asked)
 
     def pairs(self, spec, model, data, seed=0):
         # Seeded apart, so a VAE's stochastic binarisation differs between the splits.
