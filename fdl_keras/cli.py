@@ -97,11 +97,8 @@ def cmd_train(args) -> int:
         verbose=1 if sys.stdout.isatty() else 2,
         **{k: v for k, v in options.items() if v is not None},
     )
-    if result.initial_epoch:
-        print(
-            f"resumed at {'step' if args.steps or args.eval_every else 'epoch'} "
-            f"{result.initial_epoch + 1}"
-        )
+    if result.resumed_at:
+        print(f"resumed at {result.resumed_at}")
     print(f"test: {_format_metrics(result.test_metrics)}  (run dir: {result.run_dir})")
     if args.export:
         from fdl_keras.export import export

@@ -107,7 +107,7 @@ def test_train_an_agent_with_evaluations_and_export_its_policy(tmp_path):
         "--run-dir", str(run_dir), "--export", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "steps 512" in result.stdout
+    assert "512/512 steps" in result.stdout  # the progress line's last report
     assert (run_dir / "best_model.keras").is_file()
     evaluations = json.loads((run_dir / "evaluations.json").read_text())
     assert [e["step"] for e in evaluations] == [256, 512]

@@ -2,7 +2,7 @@
 
 An agent owns its environment(s), its Keras network(s) and optimizer, and advances by
 :meth:`Agent.iterate` (one collect-and-update cycle). :func:`fdl_keras.rl.train_agent` drives it
-with a progress bar and checkpoints; everything a killed run needs to resume is saved:
+with a progress line and checkpoints; everything a killed run needs to resume is saved:
 ``tf.train.Checkpoint`` of the networks, optimizer and step counter, plus ``state.json`` (episode
 log, generator state) and whatever :meth:`Agent.save_extra` adds (a replay buffer ``.npz``).
 """
@@ -11,36 +11,38 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from fdl_keras.errors import InvalidInputError
-from fdl_keras.registry import get_spec
+from fdl_keras.registry import get_spec, list_models
 from fdl_keras.rl.envs import env_shapes, make_vector_env
 from fdl_keras.rl.returns import generalized_advantages
+from fdl_keras.tasks import ReinforcementLearning
 
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
 
 
 class Agent:
-    """Base class: subclasses set :attr:`settings` per system and implement :meth:`iterate`.
+    """Base class: subclasses implement :meth:`iterate`; settings come from the registry.
+
+    Each system an agent trains is registered in the agent's module with a
+    :class:`fdl_keras.tasks.ReinforcementLearning` task that names the agent, the default
+    environment and the settings (zoo-style hyper-parameters).
 
     Args:
         name: the registered system (``ppo_cartpole`` ...); its spec builds the network.
         seed: seeds weights, environments and the agent's generator.
         total_steps: environment steps of the whole run (schedules anneal over it); the
             system's default when None.
-        env_id: another environment than the system's (e.g. ``FlickeringCartPole-v1``).
-        **overrides: settings that replace the defaults of :attr:`settings` (``network`` holds
-            builder arguments).
+        env_id: any compatible gymnasium environment id instead of the system's (e.g.
+            ``Acrobot-v1`` for a CartPole agent; ``FlickeringCartPole-v1``).
+        **overrides: settings that replace the system's (``network`` holds builder arguments).
     """
-
-    #: Default settings per registered system name (zoo-style hyperparameters).
-    settings: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(
         self,
@@ -51,25 +53,28 @@ class Agent:
         env_id: str | None = None,
         **overrides: Any,
     ):
-        if name not in self.settings:
+        spec = get_spec(name)
+        task = spec.task
+        if not isinstance(task, ReinforcementLearning) or not issubclass(type(self), task.agent):
+            trainer = task.agent.__name__ if isinstance(task, ReinforcementLearning) else "fit"
             raise InvalidInputError(
-                f"{type(self).__name__} has no settings for {name!r}; it trains "
-                f"{', '.join(self.settings)}"
+                f"{name} is trained by {trainer}, not {type(self).__name__}; pick one of "
+                f"{', '.join(agent_systems(type(self)))}"
             )
-        unknown = sorted(set(overrides) - set(self.settings[name]))
+        settings = task.settings
+        unknown = sorted(set(overrides) - set(settings))
         if unknown:
             raise InvalidInputError(
-                f"{name} has no setting {unknown[0]!r}; its settings are "
-                f"{', '.join(self.settings[name])}"
+                f"{name} has no setting {unknown[0]!r}; its settings are {', '.join(settings)}"
             )
         self.name = name
-        self.config = {**self.settings[name], **overrides}
+        self.config = {**settings, **overrides}
         self.seed = seed
         self.total_steps = int(total_steps or self.config["total_steps"])
         if self.total_steps < 1:
             raise InvalidInputError(f"total_steps must be >= 1, got {self.total_steps}")
-        self.spec = get_spec(name)
-        self.env_id = env_id or self.spec.dataset
+        self.spec = spec
+        self.env_id = env_id or task.environment
         keras.utils.set_random_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.observation_shape, self.num_actions = env_shapes(self.env_id)
@@ -291,3 +296,12 @@ class OnPolicyAgent(ActorCriticAgent):
 def sample_actions(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One action per row of ``logits`` drawn from its softmax (Gumbel-max trick)."""
     return np.argmax(logits + rng.gumbel(size=logits.shape), axis=-1)
+
+
+def agent_systems(agent: type) -> list[str]:
+    """The registered systems that ``agent`` (or a subclass of it) trains."""
+    return [
+        s.name
+        for s in list_models(13)
+        if isinstance(s.task, ReinforcementLearning) and issubclass(s.task.agent, agent)
+    ]

@@ -96,7 +96,6 @@ DQN_BREAKOUT = {
 class DQN(Agent):
     """DQN (optionally Double DQN) on one environment."""
 
-
     def __init__(self, name: str = "dqn_cartpole", **kwargs):
         super().__init__(name, **kwargs)
         c = self.config

@@ -110,7 +110,6 @@ DRQN_FLICKERING_CARTPOLE = {
 class DRQN(DQN):
     """DQN with an LSTM Q-network, carried state when acting and sequence replay."""
 
-
     def make_buffer(self) -> SequenceReplay:
         dtype = self.env.observation_space.dtype
         return SequenceReplay(self.config["buffer_size"], self.observation_shape, dtype)

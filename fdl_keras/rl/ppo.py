@@ -76,7 +76,6 @@ PPO_CARTPOLE = {
 class PPO(OnPolicyAgent):
     """PPO-clip on a vector of environments."""
 
-
     def __init__(self, name: str = "ppo_cartpole", **kwargs):
         super().__init__(name, **kwargs)
         c = self.config

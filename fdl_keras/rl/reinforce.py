@@ -58,7 +58,6 @@ REINFORCE_CARTPOLE = {
 class Reinforce(ActorCriticAgent):
     """REINFORCE with a value baseline on one environment, updated every few episodes."""
 
-
     def __init__(self, name: str = "reinforce_cartpole", **kwargs):
         super().__init__(name, **kwargs)
         self.optimizer = keras.optimizers.Adam(self.config["learning_rate"])

@@ -86,7 +86,6 @@ TRPO_CARTPOLE = {
 class TRPO(OnPolicyAgent):
     """TRPO on a vector of environments; the policy and value towers are updated separately."""
 
-
     def __init__(self, name: str = "trpo_cartpole", **kwargs):
         super().__init__(name, **kwargs)
         self.policy_variables = self.model.policy_variables

@@ -324,7 +324,6 @@ class Unreal(Agent):
     """UNREAL on a conv-LSTM advantage actor-critic, synchronous or asynchronous (see the
     module)."""
 
-
     def __init__(self, name: str = "unreal_pixel_cartpole", **kwargs):
         super().__init__(name, **kwargs)
         c = self.config

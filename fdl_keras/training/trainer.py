@@ -42,6 +42,7 @@ class TrainResult:
     initial_epoch: int = 0
     data: Any = None
     extras: dict = field(default_factory=dict)
+    resumed_at: str = ""  # "epoch 3", "step 20,480": where a resumed run started, else ""
 
 
 def train(
@@ -187,7 +188,15 @@ def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
         },
     )
     return TrainResult(
-        model, spec, history.history, test_metrics, run_dir, wall, initial_epoch, data
+        model,
+        spec,
+        history.history,
+        test_metrics,
+        run_dir,
+        wall,
+        initial_epoch,
+        data,
+        resumed_at=f"epoch {initial_epoch + 1}" if initial_epoch else "",
     )
 
 
