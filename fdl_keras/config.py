@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
+#: ``tf.distribute`` strategies by name (fdl_keras.training.strategy builds them).
+STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 
 
 def data_dir() -> Path | None:

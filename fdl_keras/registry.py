@@ -65,6 +65,7 @@ class FitConfig:
     batch_size: int = 128
     augment: str | None = None
     steps_per_execution: int = 1
+    explosion_factor: float | None = 1e3  # a loss this many times its first value diverged
 
 
 @dataclass(frozen=True)
@@ -226,10 +227,15 @@ def get_spec(name: str) -> ModelSpec:
     load_systems()
     if name in _REGISTRY:
         return _REGISTRY[name]
-    close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.4)
+    raise unknown_model(name, list(_REGISTRY))
+
+
+def unknown_model(name: str, names: list[str]) -> UnknownModelError:
+    """The one-line error for a model name that is not among ``names``."""
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
     hint = f"did you mean {', '.join(close)}?" if close else "none is close"
-    raise UnknownModelError(
-        f"unknown model {name!r} ({hint}); `fdl list` shows all {len(_REGISTRY)} models"
+    return UnknownModelError(
+        f"unknown model {name!r} ({hint}); `fdl list` shows all {len(names)} models"
     )
 
 

@@ -42,14 +42,171 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+LOCK_FILE = ".lock"
+#: What a run may leave in its folder: what ``overwrite`` deletes (nothing else is touched).
+RUN_ENTRIES = (
+    RUN_FILE,
+    HISTORY_FILE,
+    MODEL_FILE,
+    METRICS_FILE,
+    "backup",
+    "tensorboard",
+    "checkpoints",
+    "state.json",
+    "evaluations.json",
+    "best_model.keras",
+    "replay.npz",
+    "unreal_replay.npz",
+)
+
+
 def start_run(run_dir: str | Path, settings: dict[str, Any]) -> Path:
     """Creates ``run_dir`` and writes ``run.json``; ``settings`` must hold ``name``."""
     run_dir = Path(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise InvalidInputError(f"run dir {run_dir} is a file; pass a folder as --run-dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    _make_folder(run_dir)
     write_json(run_dir / RUN_FILE, settings)
     return run_dir
+
+
+def _make_folder(run_dir: Path) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InvalidInputError(f"run dir {run_dir} is a file; pass a folder as --run-dir")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot create run dir {run_dir} ({exc.strerror or type(exc).__name__}); pass "
+            "another --run-dir"
+        ) from None
+
+
+class RunLock:
+    """``run_dir/.lock`` holding this process's id, so one process at a time owns a run dir.
+
+    A lock whose process is gone (killed) is taken over; a live one makes the second process
+    stop with a one-line error.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK_FILE
+
+    def __enter__(self) -> RunLock:
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                owner = _lock_owner(self.path)
+                if owner is not None and owner != os.getpid() and _alive(owner):
+                    raise InvalidInputError(
+                        f"{self.path.parent} is in use by process {owner} (another `fdl train`); "
+                        "wait for it to finish or pass another --run-dir"
+                    ) from None
+                self.path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return self
+        raise InvalidInputError(f"cannot take the lock {self.path}; delete it and retry")
+
+    def __exit__(self, *exc_info) -> None:
+        if _lock_owner(self.path) == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+
+def _lock_owner(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_run(run_dir: str | Path, settings: dict[str, Any], *, overwrite: bool = False) -> RunLock:
+    """Takes ``run_dir`` for a run with ``settings`` and returns its held :class:`RunLock`
+    (release it with ``with``). Writes ``run.json``.
+
+    A finished run (it has ``metrics.json``) is never overwritten unless ``overwrite``; a killed
+    run resumes only with the same settings (model, dataset or environment, limit and every
+    hyper-parameter). ``overwrite`` deletes what a run leaves (:data:`RUN_ENTRIES`) first.
+
+    Raises:
+        InvalidInputError: the folder is a file, in use by a live process, holds a finished
+            run, or a run with other settings (one line saying how to continue).
+    """
+    run_dir = Path(run_dir)
+    _make_folder(run_dir)
+    lock = RunLock(run_dir).__enter__()
+    try:
+        if overwrite:
+            clear_run(run_dir)
+        _check_resumable(run_dir, settings)
+        write_json(run_dir / RUN_FILE, settings)
+    except BaseException:
+        lock.__exit__(None, None, None)
+        raise
+    return lock
+
+
+def _check_resumable(run_dir: Path, settings: dict[str, Any]) -> None:
+    if (run_dir / METRICS_FILE).is_file():
+        test = _read_json(run_dir / METRICS_FILE).get("test", {})
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in test.items() if isinstance(v, (int, float)))
+        raise InvalidInputError(
+            f"{run_dir} holds a finished run of {_read_json(run_dir / RUN_FILE).get('name', '?')}"
+            f" ({shown or 'no metrics'}); pass --overwrite (overwrite=True) to replace it, or "
+            "--run-dir DIR for a new run"
+        )
+    if not (run_dir / RUN_FILE).is_file():
+        return
+    before = _read_json(run_dir / RUN_FILE)
+    first = ["name", "dataset", "environment", "limit"]  # named first when several differ
+    keys = first + sorted((set(before) | set(settings)) - set(first))
+    changed = [k for k in keys if _plain(before.get(k)) != _plain(settings.get(k))]
+    if changed:
+        k = changed[0]
+        raise InvalidInputError(
+            f"{run_dir} holds an unfinished run with {k}={before.get(k)!r}, not "
+            f"{settings.get(k)!r}: rerun with its settings to resume it, pass --overwrite to "
+            "start afresh, or --run-dir DIR"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON would give it back (tuples become lists)."""
+    return json.loads(json.dumps(value, default=_jsonable))
+
+
+def clear_run(run_dir: Path) -> None:
+    """Deletes what a run leaves in ``run_dir`` (:data:`RUN_ENTRIES`), and nothing else."""
+    import shutil
+
+    for name in RUN_ENTRIES:
+        path = run_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def trim_history(path: Path, rows: int) -> None:
+    """Keeps the header and the first ``rows`` rows of a CSV log (a resumed run drops the
+    rows of epochs it will train again)."""
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    if len(lines) > rows + 1:
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text("".join(lines[: rows + 1]))
+        os.replace(partial, path)
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:

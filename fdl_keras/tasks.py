@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from fdl_keras.training.trainer import TrainResult
 
 #: Options every trainer takes.
-COMMON_OPTIONS = frozenset({"seed", "run_dir", "verbose", "tensorboard"})
+COMMON_OPTIONS = frozenset({"seed", "run_dir", "verbose", "tensorboard", "overwrite"})
 #: Options of the ``fit`` trainer.
 FIT_OPTIONS = COMMON_OPTIONS | {
     "dataset",

@@ -11,7 +11,7 @@ import pytest
 def fdl(*args, env=None, timeout=300):
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "fdl_keras.cli", *args],
+        [sys.executable, "-m", "fdl_cli", *args],
         capture_output=True,
         text=True,
         env=full_env,

@@ -36,12 +36,15 @@ def test_onnx_mismatch_is_a_failure_never_written_as_fine(tiny_cnn, tmp_path, mo
         return lambda inputs: [o + 1e-3 for o in run(inputs)]
 
     monkeypatch.setattr(export_module, "onnx_runner", drifting_runner)
+    out, failed = tmp_path / "export", tmp_path / "export.failed"
     with pytest.raises(fdl_keras.ExportVerificationError, match=r"onnx differs .* > atol 1e-05"):
-        fdl_keras.export(tiny_cnn, tmp_path, measure_latency=False)
-    report = json.loads((tmp_path / "report.json").read_text())
+        fdl_keras.export(tiny_cnn, out, measure_latency=False)
+    # Nothing at the export path looks fine: the failed files sit in the .failed sibling.
+    assert not out.exists()
+    report = json.loads((failed / "report.json").read_text())
     assert report["passed"] is False and report["runtimes"]["onnx"]["passed"] is False
     assert report["runtimes"]["saved_model"]["passed"] is True
-    assert not (tmp_path / "model.onnx").exists() and (tmp_path / "model.onnx.failed").exists()
+    assert (failed / "model.onnx").exists()
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,4 @@
-import csv
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -61,52 +55,6 @@ def test_nan_loss_raises_one_line_error_naming_the_fix(tmp_path):
     message = str(err.value)
     assert "loss became nan" in message.lower() and "--learning-rate" in message
     assert "\n" not in message
-
-
-def _epochs(run_dir):
-    with open(run_dir / "history.csv") as f:
-        return [int(row["epoch"]) for row in csv.DictReader(f)]
-
-
-def test_killed_run_resumes_at_its_last_epoch(tmp_path):
-    run_dir = tmp_path / "run"
-    epochs = 40
-    cmd = [
-        sys.executable,
-        "-m",
-        "fdl_keras.cli",
-        "train",
-        "mnist_mlp",
-        "--dataset",
-        "digits",
-        "--epochs",
-        str(epochs),
-        "--run-dir",
-        str(run_dir),
-        "--batch-size",
-        "256",
-    ]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if (run_dir / "history.csv").is_file() and len(_epochs(run_dir)) >= 3:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.02)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    done_before_kill = len(_epochs(run_dir))
-    assert (run_dir / "backup").is_dir()
-
-    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    resumed_at = int(resumed.stdout.split("resumed at epoch ")[1].split()[0])
-    assert resumed_at >= 3 and resumed_at in (done_before_kill, done_before_kill + 1)
-    history = _epochs(run_dir)
-    assert sorted(set(history)) == list(range(epochs))
-    assert len(history) - len(set(history)) <= 1  # at most the epoch the kill interrupted
-    assert not (run_dir / "backup").exists()
 
 
 def test_strategy_names_are_checked():

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fdl_keras.data.pipeline import EpochOrder, shuffled_indices
 from fdl_keras.data.registry import Dataset, DatasetInfo, dataset
 
 CROP_SIZE = 64
@@ -67,11 +68,16 @@ def load_photos(
     n_val = int(round(len(train_crops) * validation_fraction))
     validation, train = train_crops[:n_val], train_crops[n_val:]
 
+    order = EpochOrder()
+
     def pipe(x: np.ndarray, shuffle: bool = False):
-        ds = tf.data.Dataset.from_tensor_slices((x, x))
         if shuffle:
-            ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+            crops = tf.constant(x)
+            ds = shuffled_indices(len(x), seed, order).batch(batch_size)
+            ds = ds.map(lambda key, i: (tf.gather(crops, i), tf.gather(crops, i)))
+        else:
+            ds = tf.data.Dataset.from_tensor_slices((x, x)).batch(batch_size)
+        return ds.prefetch(tf.data.AUTOTUNE)
 
     train_pipe = pipe(train, shuffle=True)
     info = DatasetInfo(
@@ -90,4 +96,5 @@ def load_photos(
         test=pipe(test_crops),
         info=info,
         arrays={"validation": (validation, validation), "test": (test_crops, test_crops)},
+        order=order,
     )

@@ -18,6 +18,46 @@ def check_images(x: np.ndarray, name: str = "images") -> None:
         raise InvalidInputError(f"{name} contain {bad} NaN/inf values; clean or drop them first")
 
 
+class EpochOrder:
+    """The epoch a shuffled pipeline is in, as a TensorFlow variable.
+
+    A pass over the pipeline reads it for its order and augmentation keys, then advances it by
+    one. The order of epoch ``e`` is a function of ``(seed, e)`` alone, so a run resumed at
+    epoch ``k`` in a new process sees exactly the batches the uninterrupted run saw (the trainer
+    calls :meth:`set` at every epoch start); ``tf.data``'s own reshuffling counts passes per
+    process instead, and restarts at the first epoch's order.
+    """
+
+    def __init__(self):
+        import tensorflow as tf
+
+        self.variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+
+    def set(self, epoch: int) -> None:
+        self.variable.assign(epoch)
+
+    def next_pass(self):
+        """The epoch of the pass now starting (inside the pipeline), advancing the counter."""
+        return self.variable.assign_add(1) - 1
+
+
+def shuffled_indices(n: int, seed: int, order: EpochOrder):
+    """A dataset of ``(key, index)``: the indices ``0..n-1`` in the order of epoch ``e`` (read
+    from ``order``), and keys ``e * n + position`` that seed per-element augmentation."""
+    import tensorflow as tf
+
+    def one_epoch(_):
+        epoch = order.next_pass()
+        indices = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(
+            (epoch * n + tf.range(n, dtype=tf.int64), indices)
+        )
+
+    return tf.data.Dataset.range(1).flat_map(one_epoch)
+
+
 def make_pipeline(
     x: np.ndarray,
     y: np.ndarray,
@@ -28,10 +68,14 @@ def make_pipeline(
     seed: int = 0,
     augment: str | None = None,
     drop_remainder: bool = False,
+    order: EpochOrder | None = None,
 ):
-    """A ``tf.data`` pipeline over arrays: cache, seeded shuffle, augment, batch, prefetch.
+    """A ``tf.data`` pipeline over arrays: seeded per-epoch shuffle, augment, batch, prefetch.
 
     Images are cast to float32 and divided by ``scale``; a channel axis is added to 3-D input.
+    With ``shuffle``, epoch ``e`` visits the examples in an order fixed by ``(seed, e)`` and
+    augments example ``i`` of it with the key ``(seed, e * n + i)`` (see :class:`EpochOrder`;
+    pass ``order`` to set the epoch from outside).
     """
     import tensorflow as tf
 
@@ -41,22 +85,41 @@ def make_pipeline(
     if len(x) != len(y):
         raise InvalidInputError(f"{len(x)} images but {len(y)} labels; pass one label per image")
     autotune = tf.data.AUTOTUNE
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
 
     def normalise(images, labels):
         return tf.cast(images, tf.float32) / scale, tf.cast(labels, tf.int32)
 
+    augment_element = None
     if augment:
         from fdl_keras.data.augment import augment_fn
 
         fn = augment_fn(augment, seed)
-        ds = ds.map(normalise, num_parallel_calls=autotune).enumerate()
-        ds = ds.map(lambda i, xy: fn(i, *xy), num_parallel_calls=autotune)
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+
+        def augment_element(key, x, y):
+            return fn(key, *normalise(x, y))
+
+    if shuffle:
+        images, labels = tf.constant(x), tf.constant(y)
+        ds = shuffled_indices(len(x), seed, order or EpochOrder())
+        if augment_element is None:  # gather whole batches: cheaper than one element at a time
+            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+            ds = ds.map(
+                lambda key, i: normalise(tf.gather(images, i), tf.gather(labels, i)),
+                num_parallel_calls=autotune,
+            )
+        else:
+            ds = ds.map(
+                lambda key, i: augment_element(key, tf.gather(images, i), tf.gather(labels, i)),
+                num_parallel_calls=autotune,
+            ).batch(batch_size, drop_remainder=drop_remainder)
     else:
-        # Normalising whole batches is cheaper than one element at a time.
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-        ds = ds.map(normalise, num_parallel_calls=autotune)
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+        if augment_element is None:
+            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+            ds = ds.map(normalise, num_parallel_calls=autotune)
+        else:
+            ds = ds.enumerate().map(
+                lambda key, xy: augment_element(key, *xy), num_parallel_calls=autotune
+            )
+            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     return ds.prefetch(autotune)

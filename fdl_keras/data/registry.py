@@ -56,6 +56,12 @@ class Dataset:
     test: Any
     info: DatasetInfo
     arrays: dict = field(default_factory=dict, repr=False)
+    order: Any = field(default=None, repr=False)  # the train split's EpochOrder, if shuffled
+
+    def set_epoch(self, epoch: int) -> None:
+        """Makes the next pass over ``train`` epoch ``epoch``'s order (exact resume)."""
+        if self.order is not None:
+            self.order.set(epoch)
 
     def sample_batch(self, size: int = 8, split: str = "test") -> tuple[Any, Any]:
         """``size`` normalised examples of ``split`` as numpy arrays (for export checks, plots)."""

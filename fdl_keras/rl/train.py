@@ -617,14 +617,11 @@ def _first_solved(returns: list[float], ends: list[int], threshold: float | None
 
 
 def _check_tensorboard(run_dir) -> None:
-    import importlib.util
+    from fdl_keras.training.tensorboard import check_tensorboard
 
     if run_dir is None:
         raise InvalidInputError("tensorboard=True needs a run_dir to write the logs into")
-    if importlib.util.find_spec("tensorboard") is None:
-        raise InvalidInputError(
-            "tensorboard=True needs the tensorboard package: pip install tensorboard"
-        )
+    check_tensorboard()
 
 
 def _write_episodes(writer, agent, logged: int) -> None:

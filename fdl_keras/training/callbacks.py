@@ -1,4 +1,4 @@
-"""Training callbacks: the Keras ones configured for a run directory, and a NaN guard."""
+"""Training callbacks: a divergence guard, and the callbacks of a run directory."""
 
 from __future__ import annotations
 
@@ -7,39 +7,71 @@ from pathlib import Path
 
 import keras
 
+from fdl_keras.training.backup import EpochBackup
+
+EXPLOSION_FACTOR = 1e3  # a loss this many times its first value has diverged
+
 
 class NaNGuard(keras.callbacks.TerminateOnNaN):
-    """``TerminateOnNaN`` for every loss a model logs (``loss``, a GAN's ``d_loss`` and
-    ``g_loss``) that remembers where it went bad, so the trainer can say so.
+    """Stops training when any logged loss (``loss``, a GAN's ``d_loss``/``g_loss``) becomes
+    NaN or infinite, or grows past ``explosion_factor`` times its first value (a finite
+    explosion: learning rate 1e6 drives an MLP's loss to 1e22 without a NaN), and remembers
+    where, so the trainer can say so.
 
-    ``failure`` is ``(epoch, batch, key, value)`` of the first non-finite loss, else None.
+    ``failure`` is ``(epoch, batch, key, value, first value)`` of the first bad loss, else None.
+
+    Args:
+        explosion_factor: growth over the first logged value that counts as divergence
+            (None: only NaN/inf).
     """
 
-    def __init__(self):
+    def __init__(self, explosion_factor: float | None = EXPLOSION_FACTOR):
         super().__init__()
+        self.explosion_factor = explosion_factor
         self.epoch = 0
-        self.failure: tuple[int, int, str, float] | None = None
+        self.first: dict[str, float] = {}
+        self.failure: tuple[int, int, str, float, float | None] | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_batch_end(self, batch, logs=None):
         for key, value in (logs or {}).items():
-            if key.endswith("loss") and not math.isfinite(float(value)):
-                self.failure = (self.epoch, batch, key, float(value))
+            if not key.endswith("loss"):
+                continue
+            value = float(value)
+            first = self.first.setdefault(key, value) if math.isfinite(value) else None
+            exploded = (
+                self.explosion_factor is not None
+                and first is not None
+                and abs(value) > self.explosion_factor * max(abs(first), 1e-8)
+            )
+            if not math.isfinite(value) or exploded:
+                self.failure = (self.epoch, batch, key, value, first)
                 self.model.stop_training = True
                 return
 
 
-def run_callbacks(run_dir: Path, *, resuming: bool, tensorboard: bool = False) -> list:
-    """Backup/restore, NaN guard and CSV log (plus TensorBoard) writing into ``run_dir``."""
+def run_callbacks(
+    run_dir: Path,
+    *,
+    order=None,
+    tensorboard: bool = False,
+    explosion_factor: float | None = EXPLOSION_FACTOR,
+) -> list:
+    """History log, epoch backup and divergence guard (plus TensorBoard) for ``run_dir``.
+
+    The CSV row of an epoch is written before its backup, so a kill between the two leaves a
+    row that the resumed run drops (:func:`fdl_keras.runs.trim_history`), never a gap.
+    """
     callbacks = [
-        # Saves weights, optimizer state and epoch at every epoch end; a killed run restarted
-        # with the same run dir resumes after its last finished epoch.
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        NaNGuard(),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resuming),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        EpochBackup(run_dir / "backup", order),
+        NaNGuard(explosion_factor),
     ]
     if tensorboard:
+        from fdl_keras.training.tensorboard import check_tensorboard
+
+        check_tensorboard()
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     return callbacks

@@ -10,9 +10,10 @@ workers on TF 2.21 / Keras 3.15; keras-team/keras#20585). The TF backend's
 
 from __future__ import annotations
 
+from fdl_keras.config import STRATEGIES
 from fdl_keras.errors import InvalidInputError
 
-STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
+__all__ = ["STRATEGIES", "get_strategy"]
 
 
 def get_strategy(name: str = "default"):

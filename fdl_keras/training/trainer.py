@@ -8,6 +8,8 @@ train with :func:`fdl_keras.rl.train.train_system`; :func:`train` picks through 
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +18,9 @@ from typing import Any
 from fdl_keras import config
 from fdl_keras.errors import InvalidInputError, TrainingDivergedError
 from fdl_keras.registry import ModelSpec, get_spec
-from fdl_keras.runs import MODEL_FILE, start_run, write_metrics
+from fdl_keras.runs import HISTORY_FILE, MODEL_FILE, claim_run, trim_history, write_metrics
 from fdl_keras.tasks import FIT_OPTIONS, check_learning_rate
+from fdl_keras.training.backup import EpochBackup
 from fdl_keras.training.callbacks import NaNGuard, run_callbacks
 from fdl_keras.training.strategy import get_strategy
 
@@ -65,6 +68,7 @@ def train(
     callbacks: list | None = None,
     style_image: str | None = None,
     vgg_weights: str | None = None,
+    overwrite: bool = False,
     **overrides: Any,
 ) -> TrainResult:
     """Trains the registered system ``name`` with its family's trainer and evaluates it.
@@ -88,6 +92,8 @@ def train(
             policy.
         tensorboard: also write TensorBoard logs.
         callbacks: extra Keras callbacks.
+        overwrite: replace a finished run (or an unfinished one with other settings) in
+            ``run_dir``; without it such a run dir is refused and left untouched.
         style_image, vgg_weights: the style network's style image path and VGG19 weights
             (``imagenet``, a file or ``random``).
         **overrides: builder arguments (e.g. ``dropout=0.2``).
@@ -112,7 +118,9 @@ def train(
         "vgg_weights": vgg_weights,
     }
     options = {k: v for k, v in options.items() if v is not None}
-    options.update(seed=seed, run_dir=run_dir, verbose=verbose, tensorboard=tensorboard)
+    options.update(
+        seed=seed, run_dir=run_dir, verbose=verbose, tensorboard=tensorboard, overwrite=overwrite
+    )
     return get_spec(name).train(**options, overrides=overrides)
 
 
@@ -137,6 +145,7 @@ class FitPlan:
     seed: int
     run_dir: Path
     limit: int | None
+    overwrite: bool
     task_options: dict
 
 
@@ -145,39 +154,54 @@ def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
     import keras
 
     plan = _plan(spec, options)
-    resuming = (plan.run_dir / "backup").exists()
     # A multi-worker strategy must exist before any TensorFlow op runs.
     distribution = get_strategy(plan.strategy)
     keras.utils.set_random_seed(plan.seed)
     data = _load_data(spec, plan, options.get("dataset"))
     model_args = {**spec.builder_args(data.info), **options.get("overrides", {})}
-    run_dir = start_run(plan.run_dir, _settings(spec, plan, data, model_args))
-    with distribution.scope():
-        model = spec.build(**model_args)
-        total_steps = plan.epochs * max(1, -(-data.info.num_train // plan.batch_size))
-        spec.compile(
-            model,
-            learning_rate=plan.learning_rate,
-            total_steps=total_steps,
-            **plan.task_options,
-        )
+    settings = _settings(spec, plan, data, model_args)
+    with claim_run(plan.run_dir, settings, overwrite=plan.overwrite):
+        with distribution.scope():
+            model = spec.build(**model_args)
+            steps_per_epoch = max(1, -(-data.info.num_train // plan.batch_size))
+            spec.compile(
+                model,
+                learning_rate=plan.learning_rate,
+                total_steps=plan.epochs * steps_per_epoch,
+                **plan.task_options,
+            )
+        return _fit(spec, plan, data, model, options)
+
+
+def _fit(spec: ModelSpec, plan: FitPlan, data, model, options: dict[str, Any]) -> TrainResult:
+    """Restores the last epoch backup, fits, evaluates and writes the run's files."""
+    run_dir = plan.run_dir
+    callbacks = run_callbacks(
+        run_dir,
+        order=data.order,
+        tensorboard=options["tensorboard"],
+        explosion_factor=spec.fit.explosion_factor,
+    )
+    backup = next(cb for cb in callbacks if isinstance(cb, EpochBackup))
+    initial_epoch = backup.restore(model)
+    trim_history(run_dir / HISTORY_FILE, initial_epoch)
+    data.set_epoch(initial_epoch)
     train_split, validation_split, test_split = spec.pairs(model, data, plan.seed)
-    run_cbs = run_callbacks(run_dir, resuming=resuming, tensorboard=options["tensorboard"])
     start = time.perf_counter()
     history = model.fit(
         train_split,
         validation_data=validation_split,
         epochs=plan.epochs,
-        callbacks=run_cbs + list(options.get("callbacks") or []),
+        initial_epoch=initial_epoch,
+        callbacks=callbacks + list(options.get("callbacks") or []),
         verbose=options["verbose"],
         shuffle=False,
     )
     wall = time.perf_counter() - start
-    _raise_if_diverged(spec, plan, run_cbs)
+    _raise_if_diverged(spec, plan, callbacks)
     test_metrics = model.evaluate(test_split, verbose=0, return_dict=True)
     test_metrics = {k: float(v) for k, v in test_metrics.items()}
-    initial_epoch = min(history.epoch) if history.epoch else plan.epochs
-    model.save(run_dir / MODEL_FILE)
+    save_model(model, run_dir / MODEL_FILE)
     write_metrics(
         run_dir,
         {
@@ -187,6 +211,7 @@ def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
             "epochs": plan.epochs,
         },
     )
+    shutil.rmtree(backup.directory, ignore_errors=True)
     return TrainResult(
         model,
         spec,
@@ -198,6 +223,13 @@ def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
         data,
         resumed_at=f"epoch {initial_epoch + 1}" if initial_epoch else "",
     )
+
+
+def save_model(model, path: Path) -> None:
+    """``model.save(path)`` through a temporary file, so a kill never leaves half a file."""
+    partial = path.with_name(path.stem + ".partial.keras")
+    model.save(partial)
+    os.replace(partial, path)
 
 
 def _plan(spec: ModelSpec, options: dict[str, Any]) -> FitPlan:
@@ -221,6 +253,7 @@ def _plan(spec: ModelSpec, options: dict[str, Any]) -> FitPlan:
         seed=options["seed"],
         run_dir=Path(options.get("run_dir") or Path("runs") / spec.name),
         limit=options.get("limit"),
+        overwrite=bool(options.get("overwrite")),
         task_options={k: v for k, v in options.items() if k not in FIT_OPTIONS | {"overrides"}},
     )
 
@@ -258,9 +291,10 @@ def _settings(spec: ModelSpec, plan: FitPlan, data, model_args: dict) -> dict[st
 def _raise_if_diverged(spec: ModelSpec, plan: FitPlan, callbacks: list) -> None:
     guard = next(cb for cb in callbacks if isinstance(cb, NaNGuard))
     if guard.failure:
-        epoch, batch, key, loss = guard.failure
+        epoch, batch, key, loss, first = guard.failure
+        grew = f" ({loss / first:.3g}x its first value {first:.4g})" if first else ""
         raise TrainingDivergedError(
-            f"{spec.name}: {key} became {loss} at epoch {epoch + 1}, batch {batch + 1}; lower the "
-            f"learning rate (now {plan.learning_rate}, --learning-rate) or check the data "
-            "for NaN/inf"
+            f"{spec.name}: {key} became {loss:.4g}{grew} at epoch {epoch + 1}, batch {batch + 1}; "
+            f"lower the learning rate (now {plan.learning_rate}: rerun with a smaller "
+            "--learning-rate and --overwrite) or check the data for NaN/inf"
         )
