@@ -16,21 +16,55 @@ import sys
 from pathlib import Path
 
 
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import warnings
+def load_tensorflow(verbose: bool = False) -> None:
+    """Imports TensorFlow and the registered systems.
 
-    warnings.filterwarnings("ignore", category=UserWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    Unless ``verbose`` (``--verbose``) or the user set ``TF_CPP_MIN_LOG_LEVEL``, TensorFlow's
+    start-up lines (absl writes them to the stderr file descriptor before its logging exists,
+    so no log level hides them) go to /dev/null while TensorFlow loads and finds its devices.
+    """
+    quiet = not verbose and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    if quiet:
+        import warnings
+
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        warnings.filterwarnings("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+        from fdl_keras.registry import load_systems
+
+        load_systems()
+    finally:
+        if quiet:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+
+
+def _check_name(name: str) -> None:
+    from fdl_keras.index import read_index
+    from fdl_keras.registry import unknown_model
+
+    names = [r["name"] for r in read_index()]
+    if name not in names:
+        raise unknown_model(name, names)
 
 
 def cmd_list(args) -> int:
-    from fdl_keras.registry import list_models
+    from fdl_keras.index import read_index
 
-    specs = list_models(args.chapter)
     rows = [
-        (s.name, str(s.chapter), s.source, str(s.target) if s.target else "-", s.summary)
-        for s in specs
+        (r["name"], str(r["chapter"]), r["data"], r["target"], r["summary"])
+        for r in read_index()
+        if args.chapter is None or r["chapter"] == args.chapter
     ]
     header = ("name", "ch", "data", "target", "summary")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
@@ -93,6 +127,7 @@ def cmd_train(args) -> int:
         args.name,
         seed=args.seed,
         run_dir=args.run_dir,
+        overwrite=args.overwrite,
         tensorboard=args.tensorboard,
         verbose=1 if sys.stdout.isatty() else 2,
         **{k: v for k, v in options.items() if v is not None},
@@ -145,13 +180,21 @@ def cmd_export(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from fdl_keras.data import first_available
+    from fdl_keras.data import load_dataset
+    from fdl_keras.errors import DatasetNotFoundError, InvalidInputError
     from fdl_keras.export import export
     from fdl_keras.training import train
 
-    dataset, why_not = first_available("mnist", "digits")
-    if why_not:
-        print(f"MNIST is not available here: {why_not}")
+    try:
+        load_dataset("mnist", limit=1, batch_size=1)
+        dataset = "mnist"
+    except InvalidInputError as exc:  # MNIST files are there but damaged (the message names one)
+        dataset = "digits"
+        print(f"MNIST is damaged: {exc}")
+    except DatasetNotFoundError as exc:
+        dataset = "digits"
+        print(f"MNIST is not available here: {exc}")
+    if dataset == "digits":
         print("Training on scikit-learn's embedded digits set (8x8 images) instead.")
     epochs = args.epochs or (2 if dataset == "mnist" else 30)
     result = train(
@@ -160,6 +203,7 @@ def cmd_demo(args) -> int:
         epochs=epochs,
         run_dir=args.run_dir,
         seed=args.seed,
+        overwrite=args.overwrite,
         verbose=1 if sys.stdout.isatty() else 2,
     )
     print(
@@ -190,7 +234,7 @@ def _print_report(report: dict, directory) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fdl_keras.training.strategy import STRATEGIES
+    from fdl_keras.config import STRATEGIES
 
     parser = argparse.ArgumentParser(
         prog="fdl",
@@ -199,16 +243,22 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("\n\n")[1],
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's start-up log lines"
+    )
 
-    p = sub.add_parser("list", help="list the registered systems")
+    p = sub.add_parser("list", parents=[common], help="list the registered systems")
     p.add_argument("--chapter", type=int, default=None)
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("info", help="show one system")
+    p = sub.add_parser("info", parents=[common], help="show one system")
     p.add_argument("name")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("train", help="train a system (a killed run resumes in the same run dir)")
+    p = sub.add_parser(
+        "train", parents=[common], help="train a system (a killed run resumes in the same run dir)"
+    )
     p.add_argument("name")
     p.add_argument("--epochs", type=int)
     p.add_argument("--steps", type=int, help="environment steps (reinforcement-learning systems)")
@@ -229,40 +279,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--run-dir", help="default runs/NAME")
+    p.add_argument("--overwrite", action="store_true", help="replace a finished run in the run dir")
     p.add_argument("--limit", type=int, help="keep at most this many training examples")
     p.add_argument("--no-augment", action="store_true", help="disable the spec's augmentation")
     p.add_argument("--tensorboard", action="store_true")
     p.add_argument("--export", metavar="DIR", help="export and verify into DIR after training")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="test metrics of a run dir or .keras file")
+    p = sub.add_parser(
+        "evaluate", parents=[common], help="test metrics of a run dir or .keras file"
+    )
     p.add_argument("source")
     p.add_argument("--dataset")
     p.add_argument("--limit", type=int, help="test examples (RL: greedy episodes)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("export", help="export a run dir or .keras file and verify it")
+    p = sub.add_parser(
+        "export", parents=[common], help="export a run dir or .keras file and verify it"
+    )
     p.add_argument("source")
     p.add_argument("directory")
     p.add_argument("--dataset")
     p.add_argument("--samples", type=int, default=8, help="test examples compared per runtime")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("demo", help="main job: train mnist_cnn, evaluate, export and verify")
+    p = sub.add_parser(
+        "demo", parents=[common], help="main job: train mnist_cnn, evaluate, export and verify"
+    )
     p.add_argument("--epochs", type=int, help="default 2 on MNIST, 30 on digits")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--run-dir", default="runs/demo")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's run")
     p.add_argument("--out", default="exports")
     p.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    _quiet_tensorflow()
     args = build_parser().parse_args(argv)
     from fdl_keras.errors import FdlError
 
     try:
+        if getattr(args, "name", None) is not None:
+            _check_name(args.name)  # from the index: no TensorFlow for a typo
+        if args.func is not cmd_list:
+            load_tensorflow(verbose=args.verbose)
         return args.func(args)
     except FdlError as exc:
         print(f"fdl: error: {exc}", file=sys.stderr)
@@ -270,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fdl: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `fdl info X | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

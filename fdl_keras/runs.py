@@ -130,13 +130,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def claim_run(run_dir: str | Path, settings: dict[str, Any], *, overwrite: bool = False) -> RunLock:
+def claim_run(
+    run_dir: str | Path, settings: dict[str, Any], *, overwrite: bool = False, check: bool = True
+) -> RunLock:
     """Takes ``run_dir`` for a run with ``settings`` and returns its held :class:`RunLock`
     (release it with ``with``). Writes ``run.json``.
 
     A finished run (it has ``metrics.json``) is never overwritten unless ``overwrite``; a killed
     run resumes only with the same settings (model, dataset or environment, limit and every
     hyper-parameter). ``overwrite`` deletes what a run leaves (:data:`RUN_ENTRIES`) first.
+    ``check=False`` only takes the lock (``train_agent``'s low-level checkpoint semantics:
+    continue whatever the folder holds; it writes ``run.json`` once the restore accepted it).
+    ``check=False`` only takes the lock (``train_agent``'s low-level checkpoint semantics:
+    continue whatever the folder holds; it writes ``run.json`` once the restore accepted it).
 
     Raises:
         InvalidInputError: the folder is a file, in use by a live process, holds a finished
@@ -148,8 +154,9 @@ def claim_run(run_dir: str | Path, settings: dict[str, Any], *, overwrite: bool 
     try:
         if overwrite:
             clear_run(run_dir)
-        _check_resumable(run_dir, settings)
-        write_json(run_dir / RUN_FILE, settings)
+        if check:
+            _check_resumable(run_dir, settings)
+            write_json(run_dir / RUN_FILE, settings)
     except BaseException:
         lock.__exit__(None, None, None)
         raise
@@ -324,13 +331,20 @@ def load_source(source: str | Path) -> tuple[Any, Any, dict[str, Any]]:
     return model, spec, settings
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path, kind: type = dict) -> Any:
+    """A JSON file of a run, with one-line errors for a damaged one."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise InvalidInputError(
             f"{path} is unreadable ({type(exc).__name__}); delete it or train into a new --run-dir"
         ) from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"{path} does not hold a JSON object; it was not written by fdl")
+    if not isinstance(data, kind):
+        raise InvalidInputError(
+            f"{path} does not hold a JSON {'object' if kind is dict else 'list'}; it was not "
+            "written by fdl: delete it or train into a new --run-dir"
+        )
     return data
+
+
+_read_json = read_json

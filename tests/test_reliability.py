@@ -201,3 +201,15 @@ def test_a_bad_keras_file_is_one_line_naming_it(content, tmp_path):
     with pytest.raises(InvalidInputError, match="is not a loadable fdl_keras .keras file") as err:
         load_model_file(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_an_agents_finished_run_is_owned_too(tmp_path):
+    pytest.importorskip("gymnasium")
+    options = {"steps": 256, "hidden_units": (8,), "verbose": 0}
+    fdl_keras.train("ppo_cartpole", run_dir=tmp_path, **options)
+    before = digest(tmp_path)
+    with pytest.raises(InvalidInputError, match="holds a finished run of ppo_cartpole"):
+        fdl_keras.train("ppo_cartpole", run_dir=tmp_path, **options)
+    assert digest(tmp_path) == before
+    result = fdl_keras.train("ppo_cartpole", run_dir=tmp_path, overwrite=True, **options)
+    assert result.extras["steps"] == 256 and not result.resumed_at

@@ -27,16 +27,16 @@ def first_available(*names: str) -> tuple[str, str]:
     """The first of ``names`` that can be loaded, and why the ones before it could not.
 
     ``first_available("mnist", "digits")`` is how the demo and notebooks fall back to the embedded
-    digits set on a machine without MNIST.
+    digits set on a machine without MNIST (or with damaged MNIST files: the reason names them).
     """
-    from fdl_keras.errors import DatasetNotFoundError
+    from fdl_keras.errors import DatasetNotFoundError, InvalidInputError
 
     reasons = []
     for name in names:
         try:
             load_dataset(name, limit=1, batch_size=1)
             return name, "; ".join(reasons)
-        except DatasetNotFoundError as exc:
+        except (DatasetNotFoundError, InvalidInputError) as exc:  # missing, or damaged files
             reasons.append(str(exc))
     raise DatasetNotFoundError(" | ".join(reasons))
 

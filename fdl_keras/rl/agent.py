@@ -159,29 +159,133 @@ class Agent:
         }
         partial = run_dir / (STATE + ".partial")
         partial.write_text(json.dumps(state))
+        try:
+            tf.train.get_checkpoint_state(str(run_dir / CHECKPOINTS))
+        except (ValueError, tf.errors.OpError):  # a damaged list of checkpoints: start a new one
+            (run_dir / CHECKPOINTS / "checkpoint").unlink()
         manager = tf.train.CheckpointManager(self.checkpoint(), run_dir / CHECKPOINTS, 2)
         path = manager.save(checkpoint_number=self.steps)
         partial.replace(run_dir / STATE)
         return Path(path)
 
     def restore(self, run_dir: str | Path) -> int:
-        """Restores the latest checkpoint in ``run_dir``; returns the step resumed from, or 0."""
+        """Restores the latest checkpoint in ``run_dir``; returns the step resumed from, or 0.
+
+        A damaged latest checkpoint falls back, with a one-line warning on stderr, to the older
+        one that ``CheckpointManager`` keeps.
+
+        Raises:
+            InvalidInputError: one line naming the file when ``state.json``, every checkpoint
+                or the saved replay is damaged, or ``run_dir`` holds another system's run.
+        """
+        import re
+        import sys
+
         run_dir = Path(run_dir)
-        latest = tf.train.latest_checkpoint(run_dir / CHECKPOINTS)
-        if latest is None or not (run_dir / STATE).is_file():
+        directory = run_dir / CHECKPOINTS
+        afresh = f"delete {run_dir} or pass another run_dir to start afresh"
+
+        def damaged(path, problem) -> InvalidInputError:
+            problem = " ".join(str(problem).split())[:200]
+            return InvalidInputError(f"{path} is damaged ({problem}): {afresh}")
+
+        def reason(exc: BaseException) -> str:
+            text = " ".join(str(exc).split())[:160]
+            return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+        # Newest first: those the manager lists, then any ckpt-N it lost track of (a damaged
+        # ``checkpoint`` file must not make a run start afresh over its own checkpoints).
+        listed = []
+        try:
+            ckpt_state = tf.train.get_checkpoint_state(str(directory))
+        except (ValueError, tf.errors.OpError):  # garbage in the ``checkpoint`` text file
+            ckpt_state = None
+        if ckpt_state is not None:
+            listed = [ckpt_state.model_checkpoint_path]
+            listed += list(reversed(ckpt_state.all_model_checkpoint_paths))
+
+        def number(index_file: Path) -> int:
+            match = re.fullmatch(r"ckpt-(\d+)\.index", index_file.name)
+            return int(match.group(1)) if match else -1
+
+        found = sorted(directory.glob("ckpt-*.index"), key=number, reverse=True)
+        candidates = list(dict.fromkeys([*listed, *(str(f.with_suffix("")) for f in found)]))
+        state_path = run_dir / STATE
+        if not found or not state_path.is_file():
             return 0
-        state = json.loads((run_dir / STATE).read_text())
+        try:
+            state = json.loads(state_path.read_text())
+        except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise damaged(state_path, f"not readable JSON, {reason(exc)}") from None
+        kinds = {
+            "name": str,
+            "env_id": str,
+            "steps": int,
+            "episode_returns": list,
+            "episode_ends": list,
+            "rng": dict,
+        }
+        if not isinstance(state, dict):
+            raise damaged(state_path, f"a JSON {type(state).__name__}, not an object")
+        for key, kind in kinds.items():
+            if not isinstance(state.get(key), kind):
+                raise damaged(state_path, f"no {kind.__name__} {key!r} entry")
+        if len(state["episode_returns"]) != len(state["episode_ends"]):
+            raise damaged(state_path, "episode_returns and episode_ends differ in length")
         if (state["name"], state["env_id"]) != (self.name, self.env_id):
             raise InvalidInputError(
                 f"{run_dir} holds a run of {state['name']} on {state['env_id']}, not {self.name} "
                 f"on {self.env_id}: choose another run_dir"
             )
-        checkpoint = self.checkpoint()
-        checkpoint.restore(latest).assert_existing_objects_matched()
+
+        def damaged_file(prefix: str, exc: BaseException) -> str:
+            if "sstable" in str(exc):  # the .index table
+                return prefix + ".index"
+            data = sorted(Path(prefix).parent.glob(Path(prefix).name + ".data-*"))
+            return str(data[0]) if data else prefix + ".data-00000-of-00001"
+
+        failures = []
+        for prefix in candidates:
+            if not Path(prefix + ".index").is_file():
+                failures.append((prefix + ".index", "missing"))
+                continue
+            checkpoint = self.checkpoint()
+            try:
+                checkpoint.restore(prefix).assert_existing_objects_matched()
+            except (AssertionError, ValueError) as exc:  # another network, not a broken file
+                raise InvalidInputError(
+                    f"{prefix} does not fit {self.name} with these settings ({reason(exc)[:160]}): "
+                    f"resume with the run's settings, or {afresh}"
+                ) from None
+            except (tf.errors.OpError, IndexError, OSError) as exc:  # truncated, garbage
+                failures.append((damaged_file(prefix, exc), reason(exc)))
+                continue
+            break
+        else:
+            path, problem = failures[0]
+            raise damaged(path, problem)
         self.steps = int(self._step_variable.numpy())
-        self.episode_returns = list(state["episode_returns"])
-        self.episode_ends = list(state["episode_ends"])
-        self.rng.bit_generator.state = state["rng"]
+        if failures:
+            path, problem = failures[0]
+            print(
+                f"warning: {path} is damaged ({problem[:160]}); resuming from the older "
+                f"checkpoint {prefix} (step {self.steps})",
+                file=sys.stderr,
+            )
+        # An older checkpoint than state.json's: forget the episodes played after it.
+        try:
+            episodes = [
+                (float(r), int(end))
+                for r, end in zip(state["episode_returns"], state["episode_ends"])
+                if end <= self.steps
+            ]
+            self.rng.bit_generator.state = state["rng"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise damaged(
+                state_path, f"bad episode log or generator state, {reason(exc)}"
+            ) from None
+        self.episode_returns = [r for r, _ in episodes]
+        self.episode_ends = [end for _, end in episodes]
         self.load_extra(run_dir)
         # Environments cannot be checkpointed: new episodes start, seeded apart from earlier ones.
         self.reset_envs(self.seed + self.steps)

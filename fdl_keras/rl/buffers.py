@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -36,17 +38,58 @@ class RingStorage:
         partial.replace(path)  # a run killed while saving keeps the previous file
 
     def load(self, path: str | Path) -> None:
-        """Restores what :meth:`save` wrote; the capacity must be the same."""
-        with np.load(path) as saved:
-            if int(saved["capacity"]) != self.capacity:
-                raise InvalidInputError(
-                    f"{path} holds a replay buffer of capacity {int(saved['capacity'])}, "
-                    f"not {self.capacity}: resume with the same settings"
-                )
-            self.size = len(saved[self.fields[0]])
-            self.position = int(saved["position"])
-            for name in self.fields:
-                getattr(self, name)[: self.size] = saved[name]
+        """Restores what :meth:`save` wrote; the capacity must be the same.
+
+        Raises:
+            InvalidInputError: one line naming ``path`` when it is not such a file (truncated,
+                garbage, missing or misshapen arrays) or was saved with another capacity.
+        """
+        path = Path(path)
+        fix = (
+            f"delete it to resume with an empty replay buffer, or delete {path.parent} or pass "
+            "another run_dir to start afresh"
+        )
+
+        def damaged(problem: str) -> InvalidInputError:
+            problem = " ".join(str(problem).split())[:200]
+            return InvalidInputError(f"{path} is damaged ({problem}): {fix}")
+
+        keys = ("position", "capacity", *self.fields)
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                if not isinstance(saved, np.lib.npyio.NpzFile):
+                    raise damaged("a single .npy array, not an .npz archive")
+                missing = [k for k in keys if k not in saved.files]
+                if missing:
+                    raise damaged(f"no {', '.join(missing)} in it")
+                arrays = {k: saved[k] for k in keys}
+        except InvalidInputError:
+            raise
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+            text = " ".join(str(exc).split())[:160]
+            raise damaged(f"not a readable .npz archive, {type(exc).__name__}: {text}") from None
+        for key in ("position", "capacity"):
+            if arrays[key].shape != () or not np.issubdtype(arrays[key].dtype, np.integer):
+                raise damaged(f"{key} is {arrays[key].dtype} of shape {arrays[key].shape}")
+        if int(arrays["capacity"]) != self.capacity:
+            raise InvalidInputError(
+                f"{path} holds a replay buffer of capacity {int(arrays['capacity'])}, "
+                f"not {self.capacity}: resume with the same settings"
+            )
+        size = len(arrays[self.fields[0]]) if arrays[self.fields[0]].ndim else -1
+        position = int(arrays["position"])
+        if not 0 <= size <= self.capacity or not 0 <= position < self.capacity:
+            raise damaged(f"{size} rows at position {position} in a ring of {self.capacity}")
+        if size < self.capacity and position != size:
+            raise damaged(f"{size} rows but the next is written at {position}")
+        for name in self.fields:
+            expected = (size, *getattr(self, name).shape[1:])
+            if arrays[name].shape != expected:
+                raise damaged(f"{name} has shape {arrays[name].shape}, not {expected}")
+        self.size = size
+        self.position = position
+        for name in self.fields:
+            getattr(self, name)[: self.size] = arrays[name]
 
 
 class ReplayBuffer(RingStorage):

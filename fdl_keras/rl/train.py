@@ -16,6 +16,7 @@ SB3's ``EvalCallback`` keeps it).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import numbers
@@ -34,6 +35,7 @@ from fdl_keras.registry import ModelSpec, get_spec, list_models
 from fdl_keras.runs import (
     HISTORY_FILE,
     MODEL_FILE,
+    claim_run,
     read_history,
     start_run,
     write_json,
@@ -113,6 +115,8 @@ def _agent_arguments(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, A
         "seed": given.get("seed", 0),
         "verbose": given.get("verbose", "auto"),
         "tensorboard": bool(given.get("tensorboard", False)),
+        # fdl_keras.train owns its run dir: a finished run is refused unless overwrite=True.
+        "overwrite": bool(given.get("overwrite", False)),
     }
     for option, argument in (("steps", "total_steps"), ("eval_every", "eval_every")):
         if option in given:
@@ -236,6 +240,7 @@ def train_agent(
     eval_episodes: int = 20,
     log_every: int | None = None,
     test_episodes: int = TEST_EPISODES,
+    overwrite: bool | None = None,
     **settings: Any,
 ) -> dict:
     """Trains the RL system ``name`` for ``total_steps`` environment steps.
@@ -264,6 +269,9 @@ def train_agent(
         log_every: steps between rows of ``history.csv`` (default: a hundredth of the run); an
             evaluation adds a row too.
         test_episodes: greedy episodes that test the final policy for ``metrics.json``.
+        overwrite: ``None`` (default) continues whatever ``run_dir`` holds, as a checkpoint;
+            ``False`` owns it as :func:`fdl_keras.train` does (a finished run, or one with other
+            settings, is refused); ``True`` replaces the run there.
         **settings: agent settings replacing the system's defaults (see the agent's ``settings``).
 
     Returns:
@@ -289,19 +297,31 @@ def train_agent(
         _check_tensorboard(run_dir)
     start = time.perf_counter()
     agent = make_agent(name, seed=seed, total_steps=total_steps, env_id=env_id, **settings)
-    loop = _begin(agent, plan, Path(run_dir) if run_dir is not None else None, verbose, start)
-    if tensorboard:
-        loop.writer = tf.summary.create_file_writer(str(loop.run_dir / "tensorboard"))
-    while agent.steps < agent.total_steps:
-        agent.iterate()
-        evaluated = _maybe_evaluate(loop)
-        _log_iteration(loop, evaluated)
-        if loop.run_dir is not None and agent.steps >= loop.next_checkpoint:
-            agent.save(loop.run_dir)
-            loop.next_checkpoint += loop.checkpoint_every
-        if _should_stop(loop):
-            break
-    return _finish(loop)
+    run_dir = Path(run_dir) if run_dir is not None else None
+    owned = (
+        claim_run(
+            run_dir,
+            _run_settings(agent, plan),
+            overwrite=bool(overwrite),
+            check=overwrite is not None,
+        )
+        if run_dir is not None
+        else contextlib.nullcontext()
+    )
+    with owned:
+        loop = _begin(agent, plan, run_dir, verbose, start)
+        if tensorboard:
+            loop.writer = tf.summary.create_file_writer(str(loop.run_dir / "tensorboard"))
+        while agent.steps < agent.total_steps:
+            agent.iterate()
+            evaluated = _maybe_evaluate(loop)
+            _log_iteration(loop, evaluated)
+            if loop.run_dir is not None and agent.steps >= loop.next_checkpoint:
+                agent.save(loop.run_dir)
+                loop.next_checkpoint += loop.checkpoint_every
+            if _should_stop(loop):
+                break
+        return _finish(loop)
 
 
 @dataclass(frozen=True)
@@ -357,8 +377,6 @@ class _Loop:
 
 def _begin(agent, plan: _Plan, run_dir: Path | None, verbose, start: float) -> _Loop:
     """Restores ``agent`` from ``run_dir`` (when it holds a run) and sets up the loop."""
-    if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
     resumed_from = agent.restore(run_dir) if run_dir is not None else 0
     if run_dir is not None:  # after restore, which refuses another system's run dir
         start_run(run_dir, _run_settings(agent, plan))
@@ -602,10 +620,17 @@ def _reached(value: float, threshold: float | None) -> bool:
 
 
 def _load_evaluations(run_dir: Path | None) -> list[dict]:
-    import json
+    from fdl_keras.runs import read_json
 
     path = run_dir / EVALUATIONS if run_dir is not None else None
-    return json.loads(path.read_text()) if path is not None and path.is_file() else []
+    if path is None or not path.is_file():
+        return []
+    evaluations = read_json(path, kind=list)
+    if not all(isinstance(e, dict) and {"step", "mean", "std"} <= set(e) for e in evaluations):
+        raise InvalidInputError(
+            f"{path} does not hold evaluations; delete it (they are recomputed from now on)"
+        )
+    return evaluations
 
 
 def _first_solved(returns: list[float], ends: list[int], threshold: float | None) -> int | None:
