@@ -150,6 +150,7 @@ def main() -> None:
             learning_rate=args.learning_rate,
             seed=args.seed,
             run_dir=OUT / "runs" / args.model,
+            overwrite=True,  # the benchmark owns benchmarks/out: each run replaces the last
             verbose=2,
             callbacks=[stop],
             **args.config,

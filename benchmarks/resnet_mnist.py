@@ -45,6 +45,7 @@ def main() -> None:
         augment="shift",
         seed=args.seed,
         run_dir=out / "runs" / f"{args.model}_{args.dataset}",
+        overwrite=True,  # the benchmark owns benchmarks/out: each run replaces the last
         verbose=2,
     )
     x_test, _ = result.data.arrays["test"]

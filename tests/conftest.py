@@ -15,6 +15,14 @@ os.environ.setdefault("FDL_OFFLINE", "1")
 import pytest  # noqa: E402
 
 
+def pytest_configure(config):
+    # In CI a missing data folder is a failure, not 17 quiet skips (.ci/run checks it too).
+    if os.environ.get("CI", "").lower() == "true" and not Path(
+        os.environ.get("FDL_DATA_DIR", SHARED_DATA)
+    ).joinpath("mnist").is_dir():
+        pytest.exit(f"CI needs the real datasets: {SHARED_DATA} is missing", returncode=1)
+
+
 def pytest_report_header(config):
     return f"FDL_DATA_DIR={os.environ.get('FDL_DATA_DIR', '(unset)')}"
 

@@ -181,7 +181,7 @@ def stylize(
     style_layers: Sequence[str] = GATYS_STYLE_LAYERS,
     content_layers: Sequence[str] = GATYS_CONTENT_LAYERS,
     output: str | Path | None = None,
-    progress: bool = True,
+    progress: bool | int | str = "auto",
 ) -> StyleTransferResult:
     """Gatys et al.'s style transfer: gradient descent on the pixels, starting from the content.
 
@@ -193,7 +193,9 @@ def stylize(
         weights: VGG19 weights: ``"imagenet"``, a local file, or ``None`` (random).
         style_layers, content_layers: VGG19 layers of the two terms.
         output: write the result as a PNG here.
-        progress: show a Keras progress bar with the loss terms.
+        progress: the live progress line of every custom loop
+            (:class:`fdl_keras.training.progress.ProgressLine`): ``"auto"``, ``False``/0 silent,
+            1 on a terminal, 2 a line every 10 s (logs).
     """
     targets = _StyleTargets(style_image, style_layers, content_layers, weights, loss_weights)
     content = _as_batch(content_image)
@@ -211,18 +213,17 @@ def stylize(
         image.assign(tf.clip_by_value(image, 0.0, 1.0))
         return terms
 
-    bar = (
-        keras.utils.Progbar(steps, stateful_metrics=["loss", "content", "style"])
-        if progress
-        else None
-    )
+    from fdl_keras.training.progress import ProgressLine
+
+    verbose = ("auto" if progress else 0) if isinstance(progress, bool) else progress
+    line = ProgressLine(steps, verbose=verbose)
     history: dict[str, list[float]] = {}
     for i in range(steps):
         terms = {k: float(v) for k, v in step().items()}
         for k, v in terms.items():
             history.setdefault(k, []).append(v)
-        if bar is not None:
-            bar.update(i + 1, [(k, terms[k]) for k in ("loss", "content", "style")])
+        line.update(i + 1, **{k: terms[k] for k in ("loss", "content", "style")})
+    line.close()
     result = StyleTransferResult(image.numpy()[0], history)
     if output is not None:
         result.path = save_image(result.image, output)
