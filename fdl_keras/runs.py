@@ -296,6 +296,8 @@ def read_history(path: Path) -> dict[str, list[float]]:
 
 def load_model_file(path: str | Path):
     """``keras.saving.load_model`` in safe mode, with one-line errors for a bad file."""
+    import zipfile
+
     import keras
 
     path = Path(path)
@@ -303,6 +305,17 @@ def load_model_file(path: str | Path):
         raise InvalidInputError(
             f"no model at {path}; pass a run dir from `fdl train` or a .keras file"
         )
+    if not zipfile.is_zipfile(path):
+        raise InvalidInputError(
+            f"{path} is not a .keras archive (truncated, or not a model file); export it again "
+            "or train a new run"
+        )
+    with zipfile.ZipFile(path) as archive:
+        if "config.json" not in archive.namelist():
+            raise InvalidInputError(
+                f"{path} is a zip file without a Keras model (no config.json); pass the "
+                "model.keras of a run"
+            )
     try:
         return keras.saving.load_model(path)
     except Exception as exc:  # noqa: BLE001 - any failure here means the file is unusable

@@ -192,13 +192,31 @@ def test_tensorboard_missing_is_refused_before_training(tmp_path, monkeypatch):
     assert not (tmp_path / "history.csv").exists()
 
 
-@pytest.mark.parametrize("content", [b"just text\n", b"PK\x03\x04 truncated zip", b""])
-def test_a_bad_keras_file_is_one_line_naming_it(content, tmp_path):
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"just text\n", "is not a .keras archive"),
+        (b"PK\x03\x04 truncated zip", "is not a .keras archive"),
+        (b"", "is not a .keras archive"),
+        ("truncated", "is not a .keras archive"),
+        ("no-model zip", "without a Keras model"),
+    ],
+)
+def test_a_bad_keras_file_is_one_line_naming_it(content, problem, tmp_path):
+    import zipfile
+
     from fdl_keras.runs import load_model_file
 
     path = tmp_path / "model.keras"
-    path.write_bytes(content)
-    with pytest.raises(InvalidInputError, match="is not a loadable fdl_keras .keras file") as err:
+    if content == "truncated":
+        fdl_keras.build("mnist_mlp", hidden_units=(4,)).save(path)
+        path.write_bytes(path.read_bytes()[:2000])
+    elif content == "no-model zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("notes.txt", "hello")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(InvalidInputError, match=problem) as err:
         load_model_file(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
