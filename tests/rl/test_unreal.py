@@ -155,13 +155,13 @@ def test_auxiliary_losses_fall_on_a_fixed_batch(replayed):
         assert float(value) < 0.5 * first[name], (name, first[name], float(value))
 
 
-def test_unreal_improves_on_pixel_cartpole():
-    # The system's own settings and network. Over 30k steps, seeds 0 and 1 went from a mean of
-    # ~15 over the first 50 episodes to 75 and 48 over the last 50 (random play: 18), so a
-    # factor 2 over 32k steps leaves room for another CPU's rounding (~60 s here).
+def test_unreal_learns_pixel_cartpole():
+    # The system's own settings and network, 32k steps (~60-100 s here). Greedy return over 20
+    # episodes: untrained 9.4; seeds 0-2 reached 91.0, 83.6 and 112.1, and two runs of seed 0
+    # gave identical returns, so 50 leaves room for another CPU's rounding.
     result = train_agent("unreal_pixel_cartpole", total_steps=32_000, seed=0, verbose=0)
-    returns = np.asarray(result["episode_returns"])
-    assert returns[-20:].mean() > 2 * returns[:20].mean(), returns
+    returns = result["agent"].evaluate(20)
+    assert returns.mean() >= 50, (returns, result["episode_returns"][-20:])
     metrics = result["agent"].metrics
     assert {"pixel_control", "reward_prediction", "value_replay"} <= set(metrics), metrics
 

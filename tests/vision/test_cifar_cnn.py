@@ -1,5 +1,6 @@
 """The CIFAR-10 CNN: normalisation variants, per-image standardisation, the CIFAR augmentation."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -26,6 +27,93 @@ def test_book_architecture_and_norm_layers():
         192,
         10,
     ]
+
+
+def _trained_tiny(name):
+    """A tiny ``name`` model after a few Adam steps on real images (so the norm layers' scale
+    and offset are no longer 1 and 0), and that batch of images."""
+    keras.utils.set_random_seed(0)
+    spec = fdl_keras.get_spec(name)
+    model = spec.build(**spec.tiny)
+    x, y = example_batch(spec, model, size=32)
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=32, epochs=5, verbose=0)
+    return model, x
+
+
+def _in_and_out(model, layer, x, training):
+    probe = keras.Model(model.inputs, [layer.input, layer.output])
+    return [np.asarray(t, np.float64) for t in probe(x, training=training)]
+
+
+def test_batch_norm_layers_normalise_each_channel_over_the_batch():
+    model, x = _trained_tiny("cifar_cnn_bn")
+    layers = [layer for layer in model.layers if "BatchNormalization" in type(layer).__name__]
+    assert len(layers) == 4
+    for layer in layers:
+        gamma, beta = (np.asarray(w, np.float64) for w in (layer.gamma, layer.beta))
+        assert np.abs(gamma - 1).max() > 1e-3 and np.abs(beta).max() > 1e-3  # trained
+        axes = tuple(range(layer.input.ndim - 1))  # all but the channel axis
+        # Training mode: batch statistics, so every channel has mean beta and variance
+        # gamma^2 v / (v + eps) over the batch, v being the channel's input variance.
+        inputs, outputs = _in_and_out(model, layer, x, training=True)
+        variance = inputs.var(axis=axes)
+        np.testing.assert_allclose(outputs.mean(axis=axes), beta, atol=1e-3, err_msg=layer.name)
+        np.testing.assert_allclose(
+            outputs.var(axis=axes),
+            gamma**2 * variance / (variance + layer.epsilon),
+            rtol=1e-2,
+            atol=1e-5,
+            err_msg=layer.name,
+        )
+    # Inference mode: the moving statistics. After training-mode passes over the same batch
+    # they track its statistics (momentum 0.9), so the inference output is normalised too.
+    for _ in range(100):
+        model(x, training=True)
+    for layer in layers:
+        gamma, beta = (np.asarray(w, np.float64) for w in (layer.gamma, layer.beta))
+        axes = tuple(range(layer.input.ndim - 1))
+        inputs, outputs = _in_and_out(model, layer, x, training=False)
+        variance = inputs.var(axis=axes)
+        np.testing.assert_allclose(
+            np.asarray(layer.moving_mean), inputs.mean(axis=axes), rtol=1e-2, atol=1e-4
+        )
+        np.testing.assert_allclose(outputs.mean(axis=axes), beta, atol=1e-2, err_msg=layer.name)
+        np.testing.assert_allclose(
+            outputs.var(axis=axes),
+            gamma**2 * variance / (variance + layer.epsilon),
+            rtol=3e-2,
+            atol=1e-4,
+            err_msg=layer.name,
+        )
+
+
+def test_group_norm_layers_normalise_each_group_of_each_image():
+    model, x = _trained_tiny("cifar_cnn_gn")
+    layers = [layer for layer in model.layers if "GroupNormalization" in type(layer).__name__]
+    assert len(layers) == 4
+    for layer in layers:
+        gamma, beta = (np.asarray(w, np.float64) for w in (layer.gamma, layer.beta))
+        assert np.abs(gamma - 1).max() > 1e-3 and np.abs(beta).max() > 1e-3  # trained
+        inputs, outputs = _in_and_out(model, layer, x, training=False)
+        # Undo the per-channel affine map, then split channels into (groups, channels/group):
+        # each image's group has mean 0 and variance v / (v + eps) over its pixels.
+        groups, channels = model.get_config()["groups"], inputs.shape[-1]  # 4 (tiny)
+        shape = (len(x), -1, groups, channels // groups)
+        normalised = ((outputs - beta) / gamma).reshape(shape)
+        grouped_inputs = inputs.reshape(shape)
+        variance = grouped_inputs.var(axis=(1, 3))
+        np.testing.assert_allclose(normalised.mean(axis=(1, 3)), 0.0, atol=1e-3, err_msg=layer.name)
+        np.testing.assert_allclose(
+            normalised.var(axis=(1, 3)),
+            variance / (variance + layer.epsilon),
+            rtol=1e-2,
+            atol=1e-5,
+            err_msg=layer.name,
+        )
+        # Per image: the same image alone gets the same output (no batch statistics).
+        alone = _in_and_out(model, layer, x[:1], training=False)[1]
+        np.testing.assert_allclose(alone, outputs[:1], rtol=1e-4, atol=1e-5, err_msg=layer.name)
 
 
 def test_bad_arguments_name_the_value():

@@ -1,5 +1,6 @@
 """Filter grids, activation maps and t-SNE plots are written as PNGs of the expected size."""
 
+import keras
 import matplotlib.image
 import numpy as np
 
@@ -25,6 +26,14 @@ def test_filter_grid_activation_maps_and_tsne(tmp_path):
     maps = visualize.activation_maps(model, images[0], tmp_path / "maps.png", layer="conv_2")
     assert maps.shape == (16, 16, 8)  # conv_2 sees the 2x-pooled map
     assert png_shape(tmp_path / "maps.png") == (600, 600, 4)
+    # The maps are the layer's own output for that image, not some other tensor of its shape.
+    for name, image in (("conv_2", images[0]), ("conv_1", images[1])):
+        probe = keras.Model(model.inputs, model.get_layer(name).output)
+        expected = probe.predict(image[None], verbose=0)[0]
+        got = visualize.activation_maps(
+            model, image, tmp_path / f"{name}.png", layer=None if name == "conv_1" else name
+        )
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=name)
 
     names = ["a", "b", "c", "d"]
     embedding = visualize.tsne_plot(
@@ -38,5 +47,12 @@ def test_grey_filters_and_penultimate_features(tmp_path):
     model = fdl_keras.build("mnist_cnn", filters=(6, 4), dense_units=12)
     grid = visualize.filter_grid(model, tmp_path / "f.png")
     assert grid.shape == (11, 17)  # 6 grey 5x5 filters in 2 rows of 3
-    features = visualize.penultimate_features(model, np.zeros((3, 28, 28, 1), np.float32))
+    images = np.random.default_rng(0).uniform(size=(3, 28, 28, 1)).astype(np.float32)
+    features = visualize.penultimate_features(model, images)
     assert features.shape == (3, 12)
+    # They are what the output layer reads: softmax(features W + b) is the model's prediction.
+    kernel, bias = model.layers[-1].get_weights()
+    logits = features @ kernel + bias
+    by_hand = np.exp(logits - logits.max(axis=1, keepdims=True))
+    by_hand /= by_hand.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(by_hand, model.predict(images, verbose=0), rtol=1e-4, atol=1e-6)
