@@ -89,7 +89,11 @@ class Task:
         raise NotImplementedError
 
     def contract_step(self, spec: ModelSpec, model, x, y) -> dict[str, list[float]]:
-        """One training step of the family's own loss on ``(x, y)``; returns its history."""
+        """One training step of the family's own loss on ``(x, y)``; returns its history.
+
+        A model that is compiled already keeps its optimizer, so calls after the first continue
+        it and a model loaded from ``.keras`` continues with its restored optimizer state.
+        """
         raise NotImplementedError
 
     def export_sample(
@@ -181,7 +185,8 @@ class FitTask(Task):
         return {**{k: float(v) for k, v in metrics.items()}, "examples": data.info.num_test}
 
     def contract_step(self, spec, model, x, y):
-        self.compile(spec, model)
+        if not model.compiled:
+            self.compile(spec, model)
         return model.fit(x, y, epochs=1, batch_size=len(x), verbose=0).history
 
     def export_sample(self, spec, model, *, settings=None, size=EXPORT_SAMPLE_SIZE):
@@ -300,7 +305,12 @@ class StyleTransfer(Reconstruction):
         return super().evaluate(spec, model, settings=settings, limit=limit)
 
     def contract_step(self, spec, model, x, y):
-        self.compile(spec, model, vgg_weights="random")
+        if not model.compiled:
+            self.compile(spec, model, vgg_weights="random")
+        elif model.loss is None:
+            # A .keras file restores the optimizer but not the perceptual loss (it holds a VGG19
+            # of its own): re-attach the loss, keeping the restored optimizer.
+            model.compile(optimizer=model.optimizer, loss=self.loss(model, vgg_weights="random"))
         return model.fit(x, y, epochs=1, batch_size=len(x), verbose=0).history
 
 
@@ -324,7 +334,8 @@ class Generative(FitTask):
         return tuple(s and model.training_data(s, seed=seed + i) for i, s in enumerate(splits))
 
     def contract_step(self, spec, model, x, y):
-        model.compile()
+        if not model.compiled:
+            model.compile()
         return model.fit(y, epochs=1, batch_size=len(y), verbose=0).history
 
     def export_sample(self, spec, model, *, settings=None, size=EXPORT_SAMPLE_SIZE):
@@ -400,8 +411,10 @@ class ReinforcementLearning(Task):
 
         environment = self.environment_of(settings)
         inputs = example_inputs(environment, model, size, seed=(settings or {}).get("seed", 0))
-        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        return inputs, f"random-policy observations of {environment}"
+        if isinstance(inputs, (list, tuple)):
+            carried = " (the second half from the state carried in from the sequences before)"
+            return list(inputs), f"random-policy observations of {environment}{carried}"
+        return [inputs], f"random-policy observations of {environment}"
 
     def example_batch(self, spec, model, size=8):
         return self.export_sample(spec, model, size=size)[0], None

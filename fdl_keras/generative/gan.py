@@ -149,6 +149,10 @@ class GAN(GenerativeModel):
     """
 
     default_learning_rate = 2e-4
+    #: The loss that a few training steps on one batch must lower (the model contract): the
+    #: discriminator's. The generator's loss measures how well it fools its adversary, which
+    #: gets better at the same time, so it may rise while the generator learns.
+    contract_loss = "d_loss"
 
     def __init__(
         self,
@@ -182,6 +186,11 @@ class GAN(GenerativeModel):
     @property
     def metrics(self) -> list:
         return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def submodels(self) -> dict[str, keras.Model]:
+        """The networks with a use of their own, which export verifies like the model: the
+        generator (latent noise -> image) and the discriminator (image -> logit of "real")."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
 
     def compile(
         self,

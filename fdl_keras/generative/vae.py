@@ -186,6 +186,12 @@ class VAE(GenerativeModel):
     def metrics(self) -> list:
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
+    def submodels(self) -> dict[str, keras.Model]:
+        """The networks with a use of their own, which export verifies like the model: the
+        encoder (image -> posterior mean and log-variance) and the decoder (latent code ->
+        pixel logits)."""
+        return {"encoder": self.encoder, "decoder": self.decoder}
+
     # --- the probabilistic model -------------------------------------------------------------
 
     def prior(self) -> tfd.Distribution:
