@@ -33,7 +33,11 @@ def main() -> None:
     for name in args.models:
         spec = fdl_keras.get_spec(name)
         result = fdl_keras.train(
-            name, epochs=args.epochs, seed=args.seed, run_dir=out / "runs" / name, verbose=2,
+            name,
+            epochs=args.epochs,
+            seed=args.seed,
+            run_dir=out / "runs" / name,
+            verbose=2,
             overwrite=True,  # the benchmark owns benchmarks/out: each run replaces the last
         )
         acc = result.test_metrics["accuracy"]

@@ -17,9 +17,10 @@ import pytest  # noqa: E402
 
 def pytest_configure(config):
     # In CI a missing data folder is a failure, not 17 quiet skips (.ci/run checks it too).
-    if os.environ.get("CI", "").lower() == "true" and not Path(
-        os.environ.get("FDL_DATA_DIR", SHARED_DATA)
-    ).joinpath("mnist").is_dir():
+    if (
+        os.environ.get("CI", "").lower() == "true"
+        and not Path(os.environ.get("FDL_DATA_DIR", SHARED_DATA)).joinpath("mnist").is_dir()
+    ):
         pytest.exit(f"CI needs the real datasets: {SHARED_DATA} is missing", returncode=1)
 
 

@@ -5,7 +5,43 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
+CHAPTERS = {
+    "01_linear_algebra",
+    "02_probability",
+    "03_neural_network",
+    "04_training",
+    "05_mnist_feedforward",
+    "06_optimizers",
+    "07_cnn",
+    "10_generative",
+    "13_reinforcement_learning",
+}
+MAX_BYTES = 1_000_000
+
+
+def test_every_notebook_is_a_paired_source_committed_executed():
+    """One notebook per chapter (per part for chapter 9), its source a jupytext percent script
+    in notebooks/src/ with the same cells, committed with the outputs of a full run (plots
+    that show on the web, no errors, under 1 MB)."""
+    nbformat = pytest.importorskip("nbformat")
+    jupytext = pytest.importorskip("jupytext")
+    stems = {p.stem for p in NOTEBOOKS}
+    assert stems == {p.stem for p in (FOLDER / "src").glob("*.py")}
+    assert CHAPTERS <= stems and all(re.fullmatch(r"\d\d[a-z]?_\w+", s) for s in stems), stems
+    assert not list(FOLDER.glob("build_ch*.py"))
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        source = jupytext.read(FOLDER / "src" / f"{path.stem}.py")
+        pairs = [(c.cell_type, c.source.strip()) for c in nb.cells]
+        assert pairs == [(c.cell_type, c.source.strip()) for c in source.cells], path.name
+        code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+        assert all(c.execution_count is not None for c in code), f"{path.name} is not executed"
+        outputs = [o for c in code for o in c.get("outputs", [])]
+        assert not [o for o in outputs if o.get("output_type") == "error"], path.name
+        assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name}: no plot"
+        assert path.stat().st_size <= MAX_BYTES, f"{path.name}: {path.stat().st_size} bytes"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -54,7 +90,7 @@ def _errors(nb) -> list:
 def test_there_are_notebooks():
     nbformat = pytest.importorskip("nbformat")
     stems = {p.stem for p in NOTEBOOKS}
-    assert "05_mnist_feedforward" in stems and any(s.startswith("07_") for s in stems), stems
+    assert CHAPTERS <= stems, stems
     for path in NOTEBOOKS:  # valid notebooks that the test above can run
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
