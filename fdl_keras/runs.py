@@ -96,7 +96,7 @@ class RunLock:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
                 owner = _lock_owner(self.path)
-                if owner is not None and owner != os.getpid() and _alive(owner):
+                if owner is not None and owner != os.getpid() and process_alive(owner):
                     raise InvalidInputError(
                         f"{self.path.parent} is in use by process {owner} (another `fdl train`); "
                         "wait for it to finish or pass another --run-dir"
@@ -120,7 +120,8 @@ def _lock_owner(path: Path) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a stale lock or partial folder names a dead one)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -30,3 +30,19 @@ class ConfigModel(keras.Model):
 
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable, **self._constructor_args}
+
+
+class OptimizerOnlyCompileConfig:
+    """Mixin for models whose loss cannot go into a ``.keras`` file (a custom ``compile``, a
+    perceptual loss holding a style image and a VGG19): the file keeps the optimizer and its
+    state; ``compile`` again (the task does) to attach the loss and train on."""
+
+    def get_compile_config(self) -> dict | None:
+        if not self.compiled:
+            return None
+        return {"optimizer": keras.optimizers.serialize(self.optimizer)}
+
+    def compile_from_config(self, config: dict) -> None:
+        self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]))
+        if self.built:  # so the saved optimizer variables have somewhere to load
+            self.optimizer.build(self.trainable_variables)

@@ -452,8 +452,7 @@ def load_images(
     augment: str | None,
 ) -> Dataset:
     """An image classification set as ``(image in [0, 1], label)`` pipelines."""
-    (x_train, y_train), (x_test, y_test) = load_arrays(name)[0]
-    source = load_arrays(name)[1]
+    ((x_train, y_train), (x_test, y_test)), source = load_arrays(name)
     train_idx, val_idx = split_indices(
         len(x_train), validation_fraction=validation_fraction, seed=seed, limit=limit
     )

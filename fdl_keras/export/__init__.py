@@ -295,16 +295,10 @@ def _failed_path(directory: Path) -> Path:
 
 def _alive(path: Path) -> bool:
     """Whether the process named in ``path``'s ``-PID`` suffix is another live process."""
+    from fdl_keras.runs import process_alive
+
     pid = int(path.name.rsplit("-", 1)[1])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid != os.getpid() and process_alive(pid)
 
 
 def _remove(path: Path) -> None:

@@ -15,10 +15,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fdl_keras.serialization import ConfigModel
+from fdl_keras.serialization import ConfigModel, OptimizerOnlyCompileConfig
 
 
-class GenerativeModel(ConfigModel):
+class GenerativeModel(OptimizerOnlyCompileConfig, ConfigModel):
     """Base of the generative trainers; subclasses set their graph and override ``train_step``."""
 
     #: optimizer learning rate used when ``compile()`` is called without one.
@@ -30,16 +30,6 @@ class GenerativeModel(ConfigModel):
             optimizer = keras.optimizers.Adam(learning_rate or self.default_learning_rate)
         super().compile(optimizer=optimizer, **kwargs)
 
-    def get_compile_config(self) -> dict | None:
-        # compile() is custom, so Keras needs to be told how to redo it when a .keras file loads.
-        if not self.compiled:
-            return None
-        return {"optimizer": keras.optimizers.serialize(self.optimizer)}
-
-    def compile_from_config(self, config: dict) -> None:
-        self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]))
-        if self.built:  # so the saved optimizer variables have somewhere to load
-            self.optimizer.build(self.trainable_variables)
 
     def noise_inputs(self, batch_size: int, seed: int = 0):
         """Random inputs of the exported graph: standard normal, one array per input.

@@ -35,7 +35,7 @@ from fdl_keras.data.photos import random_crops, sample_photos  # noqa: F401 - re
 from fdl_keras.errors import FdlError
 from fdl_keras.layers import instance_norm
 from fdl_keras.registry import FitConfig, register
-from fdl_keras.serialization import ConfigModel, serializable
+from fdl_keras.serialization import ConfigModel, OptimizerOnlyCompileConfig, serializable
 from fdl_keras.tasks import StyleTransfer
 
 # Gatys et al.: style from conv1_1 ... conv5_1, content from conv4_2.
@@ -242,7 +242,7 @@ def stylize(
     tiny={"image_shape": (16, 16, 3), "filters": (4, 8, 8), "residual_blocks": 1},
 )
 @serializable
-class StyleTransferNet(ConfigModel):
+class StyleTransferNet(OptimizerOnlyCompileConfig, ConfigModel):
     """Johnson et al.'s image transformation network: one pass applies one learned style.
 
     9x9 conv, two stride-2 convs, residual blocks, two 2x upsamplings, 9x9 conv to RGB in [0, 1];
@@ -296,18 +296,6 @@ class StyleTransferNet(ConfigModel):
 
         # === Config ===
         self._remember(arguments)
-
-    def get_compile_config(self) -> dict | None:
-        # The perceptual loss holds a style image and a VGG19, so a .keras file keeps only the
-        # optimizer; training on compiles the loss again (fdl_keras.tasks.StyleTransfer).
-        if not self.compiled:
-            return None
-        return {"optimizer": keras.optimizers.serialize(self.optimizer)}
-
-    def compile_from_config(self, config: dict) -> None:
-        self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]))
-        if self.built:  # so the saved optimizer variables have somewhere to load
-            self.optimizer.build(self.trainable_variables)
 
 
 def _conv_norm_relu(x, filters: int, kernel: int, stride: int, name: str):
