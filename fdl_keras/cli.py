@@ -6,6 +6,9 @@ fdl train NAME [options]       train (resumes a killed run in the same --run-dir
 fdl evaluate SOURCE            test metrics of a run dir or a .keras file
 fdl export SOURCE DIR          write .keras, SavedModel and ONNX, and verify them
 fdl demo                       the main job: train mnist_cnn, evaluate, export, verify
+fdl tag|parse|classify RUN FILE   apply a chapter-9 run to a text file, one item per line
+fdl translate RUN FILE         translate a text file line by line with a translation run
+fdl explain RUN FILE           explanations (SHAP, LIME, ...) of a run's predictions, as plots
 """
 
 from __future__ import annotations
@@ -216,6 +219,52 @@ def cmd_demo(args) -> int:
     return 0
 
 
+#: Verbs that apply a trained run to the user's own inputs: verb -> (module, function, help,
+#: extra options). Each function is called ``function(source, file, out=..., **options)``, reads
+#: ``file`` (one input per line), prints its results (or writes them to ``out``) and returns 0.
+APPLY_VERBS = {
+    "tag": (
+        "fdl_keras.sequence.apply",
+        "tag_file",
+        "POS-tag a text file (one sentence per line) with a tagger run",
+        (),
+    ),
+    "parse": (
+        "fdl_keras.sequence.apply",
+        "parse_file",
+        "dependency-parse a text file (one sentence per line) with a parser run",
+        ("beam",),
+    ),
+    "classify": (
+        "fdl_keras.sequence.apply",
+        "classify_file",
+        "classify a text file (one review per line) with a sentiment run",
+        (),
+    ),
+    "translate": (
+        "fdl_keras.sequence.translate",
+        "translate_file",
+        "translate a text file (one sentence per line) with a translation run",
+        ("beam", "runtime"),
+    ),
+    "explain": (
+        "fdl_keras.interpret.explain",
+        "explain_file",
+        "explain a run's predictions on the inputs in FILE; plots go to --out",
+        ("method",),
+    ),
+}
+
+
+def cmd_apply(args) -> int:
+    import importlib
+
+    module, function, _, extras = APPLY_VERBS[args.command]
+    apply = getattr(importlib.import_module(module), function)
+    options = {k: getattr(args, k) for k in extras if getattr(args, k) is not None}
+    return apply(args.source, args.file, out=args.out, **options)
+
+
 def _format_metrics(metrics: dict) -> str:
     return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
 
@@ -312,6 +361,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's run")
     p.add_argument("--out", default="exports")
     p.set_defaults(func=cmd_demo)
+
+    extra_options = {
+        "beam": dict(type=int, metavar="N", help="beam size (1 = greedy; default the run's)"),
+        "runtime": dict(choices=("keras", "onnx"), help="decode with Keras or onnxruntime"),
+        "method": dict(help="explanation method (see `fdl explain --help`)"),
+    }
+    for verb, (_, _, help_text, extras) in APPLY_VERBS.items():
+        p = sub.add_parser(verb, parents=[common], help=help_text)
+        p.add_argument("source", help="a run dir made by `fdl train` (or its model.keras)")
+        p.add_argument("file", help="a UTF-8 text file, one input per line")
+        p.add_argument("--out", help="write the results here instead of printing them")
+        for extra in extras:
+            p.add_argument(f"--{extra}", **extra_options[extra])
+        p.set_defaults(func=cmd_apply)
     return parser
 
 

@@ -34,6 +34,14 @@ SYSTEM_MODULES = (
     "fdl_keras.generative.vae",
     "fdl_keras.generative.gan",
     "fdl_keras.generative.score",
+    "fdl_keras.embeddings",
+    "fdl_keras.sequence.tagger",
+    "fdl_keras.sequence.parser",
+    "fdl_keras.sequence.sentiment",
+    "fdl_keras.sequence.seq2seq",
+    "fdl_keras.sequence.transformer",
+    "fdl_keras.interpret",
+    "fdl_keras.memory",
 )
 
 MODEL_KWARGS = ("name", "trainable", "dtype")  # passed on to keras.Model

@@ -8,7 +8,15 @@ prefetch, normalisation) and a :class:`DatasetInfo` describing them, for every r
 
 from __future__ import annotations
 
-from fdl_keras.data import images, photos  # noqa: F401 - registers the providers
+from fdl_keras.data import (  # noqa: F401 - registers the providers
+    brown,
+    images,
+    memory_tasks,
+    photos,
+    reviews,
+    translation,
+    treebank,
+)
 from fdl_keras.data.images import IMAGE_DATASETS, SOURCES, load_arrays, read_idx
 from fdl_keras.data.pipeline import check_images, make_pipeline
 from fdl_keras.data.registry import (

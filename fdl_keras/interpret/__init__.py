@@ -1,0 +1,1 @@
+"""Chapter 11: interpretability (baselines, permutation importance, PDP, LIME, SHAP, rationales)."""

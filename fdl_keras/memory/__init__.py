@@ -1,0 +1,1 @@
+"""Chapter 12: Neural Turing Machine and Differentiable Neural Computer."""
