@@ -14,6 +14,7 @@ from fdl_keras.data import (  # noqa: F401 - registers the providers
     memory_tasks,
     photos,
     reviews,
+    tabular,
     translation,
     treebank,
 )

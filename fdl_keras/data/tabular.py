@@ -1,0 +1,1 @@
+"""Dataset provider module (being built)."""
