@@ -66,8 +66,30 @@ def test_nan_loss_raises_one_line_error_naming_the_fix(tmp_path):
 def test_strategy_names_are_checked():
     with pytest.raises(ValueError, match="choose one of default, mirrored"):
         fdl_keras.training.get_strategy("horovod")
-    with pytest.raises(ValueError, match=r"keras-team/keras#20585\); use 'mirrored'"):
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="'multiworker' needs TF_CONFIG"):
         fdl_keras.training.get_strategy("multiworker")
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a:1"]}, "task": {"index": 3}}')
+    with pytest.raises(ValueError, match="task index 3 is outside the 1 workers"):
+        fdl_keras.training.get_strategy("multiworker")
+    monkeypatch.undo()
+
+
+def test_fit_takes_exactly_one_optimizer_step_per_batch(tmp_path):
+    """Keras 3.15's fit runs one extra optimizer step per epoch on a pipeline of unknown length
+    (Adam moves the weights on it); the package's pipelines state their length."""
+    result = fdl_keras.train(
+        "mnist_mlp",
+        dataset="digits",
+        limit=300,
+        batch_size=64,
+        epochs=2,
+        run_dir=tmp_path,
+        verbose=0,
+    )
+    batches = -(-result.data.info.num_train // 64)
+    assert int(result.model.optimizer.iterations.numpy()) == 2 * batches
 
 
 MIRRORED_VS_DEFAULT = """

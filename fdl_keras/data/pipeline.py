@@ -55,7 +55,10 @@ def shuffled_indices(n: int, seed: int, order: EpochOrder):
             (epoch * n + tf.range(n, dtype=tf.int64), indices)
         )
 
-    return tf.data.Dataset.range(1).flat_map(one_epoch)
+    # flat_map hides the length; Keras 3.15's fit then runs one extra optimizer step per epoch
+    # on an exhausted iterator (Adam moves the weights on it), so state the length.
+    passes = tf.data.Dataset.range(1).flat_map(one_epoch)
+    return passes.apply(tf.data.experimental.assert_cardinality(n))
 
 
 def make_pipeline(

@@ -1,11 +1,11 @@
 """Choosing a ``tf.distribute`` strategy by name.
 
 ``default`` runs on the one device TensorFlow picks; ``mirrored`` copies the model to every local
-GPU; ``tpu`` connects to the TPU host this process runs on. ``multiworker`` is recognised but
-refused: Keras 3's ``fit`` fails under ``MultiWorkerMirroredStrategy`` (checked with two local
-workers on TF 2.21 / Keras 3.15; keras-team/keras#20585). The TF backend's
-``keras.distribution`` is a prototype, so these are plain ``tf.distribute`` strategies used with
-``model.fit``.
+GPU; ``tpu`` connects to the TPU host this process runs on; ``multiworker`` is
+``MultiWorkerMirroredStrategy`` over the workers ``TF_CONFIG`` lists. Keras 3's ``fit`` fails
+under that one (keras-team/keras#20585), so the trainer drives it with its own distributed loop
+(:mod:`fdl_keras.training.multiworker`); the others use ``model.fit``. The TF backend's
+``keras.distribution`` is a prototype, so these are plain ``tf.distribute`` strategies.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ def get_strategy(name: str = "default"):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
-        # Keras 3's fit cannot reduce values across workers under this strategy: with two local
-        # workers (TF 2.21, Keras 3.15) the first step fails converting a PerReplica value
-        # (keras-team/keras#20585). Fail early and clearly instead of deep inside fit.
-        raise InvalidInputError(
-            "strategy 'multiworker' is not supported by Keras 3's model.fit "
-            "(keras-team/keras#20585); use 'mirrored' for all GPUs of one host"
+        from fdl_keras.training.multiworker import worker_task
+
+        worker_task()  # TF_CONFIG present and well formed, else one line saying what it needs
+        communication = tf.distribute.experimental.CommunicationOptions(
+            implementation=tf.distribute.experimental.CommunicationImplementation.AUTO
         )
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=communication)
     if name == "tpu":
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver()

@@ -8,6 +8,8 @@ train with :func:`fdl_keras.rl.train.train_system`; :func:`train` picks through 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import shutil
 import time
@@ -147,6 +149,8 @@ class FitPlan:
     limit: int | None
     overwrite: bool
     task_options: dict
+    #: Multi-worker runs: the chief's run dir, whose epoch backups every worker resumes from.
+    chief_dir: Path | None = None
 
 
 def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
@@ -156,6 +160,13 @@ def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
     plan = _plan(spec, options)
     # A multi-worker strategy must exist before any TensorFlow op runs.
     distribution = get_strategy(plan.strategy)
+    if plan.strategy == "multiworker":
+        from fdl_keras.training.multiworker import worker_run_dir, worker_task
+
+        index, _ = worker_task()
+        plan = dataclasses.replace(
+            plan, run_dir=worker_run_dir(plan.run_dir, index), chief_dir=plan.run_dir
+        )
     keras.utils.set_random_seed(plan.seed)
     data = _load_data(spec, plan, options.get("dataset"))
     model_args = {**spec.builder_args(data.info), **options.get("overrides", {})}
@@ -170,10 +181,12 @@ def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
                 total_steps=plan.epochs * steps_per_epoch,
                 **plan.task_options,
             )
-        return _fit(spec, plan, data, model, options)
+        return _fit(spec, plan, data, model, options, distribution)
 
 
-def _fit(spec: ModelSpec, plan: FitPlan, data, model, options: dict[str, Any]) -> TrainResult:
+def _fit(
+    spec: ModelSpec, plan: FitPlan, data, model, options: dict[str, Any], distribution=None
+) -> TrainResult:
     """Restores the last epoch backup, fits, evaluates and writes the run's files."""
     run_dir = plan.run_dir
     callbacks = run_callbacks(
@@ -183,23 +196,34 @@ def _fit(spec: ModelSpec, plan: FitPlan, data, model, options: dict[str, Any]) -
         explosion_factor=spec.fit.explosion_factor,
     )
     backup = next(cb for cb in callbacks if isinstance(cb, EpochBackup))
-    initial_epoch = backup.restore(model)
+    # Every worker of a multi-worker run resumes from the chief's backup (same weights on all).
+    source = backup if plan.chief_dir is None else EpochBackup(plan.chief_dir / "backup")
+    with distribution.scope() if distribution is not None else contextlib.nullcontext():
+        initial_epoch = source.restore(model)  # builds the optimizer: under the strategy
     trim_history(run_dir / HISTORY_FILE, initial_epoch)
     data.set_epoch(initial_epoch)
     train_split, validation_split, test_split = spec.pairs(model, data, plan.seed)
     start = time.perf_counter()
-    history = model.fit(
-        train_split,
+    fit_args = dict(
         validation_data=validation_split,
         epochs=plan.epochs,
         initial_epoch=initial_epoch,
         callbacks=callbacks + list(options.get("callbacks") or []),
         verbose=options["verbose"],
-        shuffle=False,
     )
+    if plan.chief_dir is not None:  # Keras' fit cannot run multi-worker (keras-team/keras#20585)
+        from fdl_keras.training.multiworker import distributed_evaluate, distributed_fit
+
+        fit_args["validation"] = fit_args.pop("validation_data")
+        history = distributed_fit(distribution, model, train_split, **fit_args)
+    else:
+        history = model.fit(train_split, shuffle=False, **fit_args)
     wall = time.perf_counter() - start
     _raise_if_diverged(spec, plan, callbacks)
-    test_metrics = model.evaluate(test_split, verbose=0, return_dict=True)
+    if plan.chief_dir is not None:
+        test_metrics = distributed_evaluate(distribution, model, test_split)
+    else:
+        test_metrics = model.evaluate(test_split, verbose=0, return_dict=True)
     test_metrics = {k: float(v) for k, v in test_metrics.items()}
     save_model(model, run_dir / MODEL_FILE)
     write_metrics(
