@@ -6,6 +6,7 @@ fdl train NAME [options]       train (resumes a killed run in the same --run-dir
 fdl evaluate SOURCE            test metrics of a run dir or a .keras file
 fdl export SOURCE DIR          write .keras, SavedModel and ONNX, and verify them
 fdl demo                       the main job: train mnist_cnn, evaluate, export, verify
+fdl data to-tfrecord DATASET DIR   TFRecord shards of a dataset (--dataset tfrecord:DIR)
 fdl tag|parse|classify RUN FILE   apply a chapter-9 run to a text file, one item per line
 fdl translate RUN FILE         translate a text file line by line with a translation run
 fdl explain RUN FILE           explanations (SHAP, LIME, ...) of a run's predictions, as plots
@@ -265,6 +266,25 @@ def cmd_apply(args) -> int:
     return apply(args.source, args.file, out=args.out, **options)
 
 
+def cmd_data_to_tfrecord(args) -> int:
+    from fdl_keras.data.tfrecord import write_tfrecords
+
+    manifest = write_tfrecords(
+        args.dataset,
+        args.directory,
+        shards=args.shards,
+        seed=args.seed,
+        limit=args.limit,
+        overwrite=args.overwrite,
+    )
+    counts = ", ".join(f"{n} {split}" for split, n in manifest["counts"].items())
+    print(
+        f"wrote {args.dataset} to {args.directory}: {counts} examples in {args.shards} shards "
+        f"per split; train with --dataset tfrecord:{args.directory}"
+    )
+    return 0
+
+
 def _format_metrics(metrics: dict) -> str:
     return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
 
@@ -361,6 +381,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's run")
     p.add_argument("--out", default="exports")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("data", parents=[common], help="dataset tools (TFRecord shards)")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    p = data_sub.add_parser(
+        "to-tfrecord", parents=[common], help="write a registered dataset to TFRecord shards"
+    )
+    p.add_argument("dataset", help="a registered dataset, e.g. mnist")
+    p.add_argument("directory", help="the folder to write (refused if it exists)")
+    p.add_argument("--shards", type=int, default=8, help="shards per split (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="split and epoch-0 order seed")
+    p.add_argument("--limit", type=int, help="keep at most this many training examples")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    p.set_defaults(func=cmd_data_to_tfrecord)
 
     extra_options = {
         "beam": dict(type=int, metavar="N", help="beam size (1 = greedy; default the run's)"),

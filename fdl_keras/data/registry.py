@@ -137,6 +137,17 @@ def load_dataset(
             be downloaded.
         InvalidInputError: ``batch_size`` < 1, ``limit`` < 1 or a fraction outside [0, 1).
     """
+    if name.startswith("tfrecord:"):  # shards written by `fdl data to-tfrecord`
+        from fdl_keras.data.tfrecord import load_tfrecords
+
+        if limit is not None and not config.fast_mode():
+            raise InvalidInputError(
+                "--limit does not apply to TFRecord shards (their size is fixed when written); "
+                "write them with `fdl data to-tfrecord DATASET DIR --limit N`"
+            )
+        return load_tfrecords(
+            name.removeprefix("tfrecord:"), batch_size=batch_size, seed=seed, augment=augment
+        )
     provider = get_provider(name)
     if batch_size < 1:
         raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
