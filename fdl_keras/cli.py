@@ -115,6 +115,7 @@ TRAIN_FLAGS = {
     "learning_rate": "learning_rate",
     "dataset": "dataset",
     "strategy": "strategy",
+    "precision": "precision",
     "limit": "limit",
     "style_image": "style_image",
     "vgg_weights": "vgg_weights",
@@ -342,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--dataset")
     p.add_argument("--strategy", choices=STRATEGIES)
+    p.add_argument(
+        "--precision",
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        help="training precision (the saved model is float32)",
+    )
     p.add_argument("--style-image", metavar="PATH", help="style network: the style image")
     p.add_argument(
         "--vgg-weights", metavar="W", help="style network: imagenet (default), a file or random"

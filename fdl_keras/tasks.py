@@ -42,6 +42,7 @@ FIT_OPTIONS = COMMON_OPTIONS | {
     "batch_size",
     "learning_rate",
     "strategy",
+    "precision",
     "limit",
     "augment",
     "callbacks",

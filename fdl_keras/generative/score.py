@@ -179,14 +179,15 @@ class NoiseConditionalScoreNetwork(GenerativeModel):
         sigma = tf.gather(tf.constant(self.sigmas), level)[:, None]
         eps = keras.random.normal(tf.shape(images), seed=self.seed_generator)
         noisy = images + sigma[:, :, None, None] * eps
-        score = self([noisy, sigma], training=training)
+        score = tf.cast(self([noisy, sigma], training=training), tf.float32)  # mixed precision
         residual = sigma[:, :, None, None] * score + eps
         return 0.5 * tf.reduce_sum(tf.square(residual), axis=[1, 2, 3])
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(self.denoising_loss(image_tensor(data), training=True))
-        gradients = tape.gradient(loss, self.trainable_weights)
+            scaled = self.optimizer.scale_loss(loss)  # LossScaleOptimizer under mixed_float16
+        gradients = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}

@@ -203,7 +203,10 @@ class VAE(GenerativeModel):
     def posterior(self, images, training: bool = False) -> tfd.Distribution:
         """q(z|x): a diagonal Gaussian whose log-variance (natural log) the encoder predicts."""
         tfd = _distributions()
-        z_mean, z_log_var = self.encoder(images, training=training)
+        # Distributions in float32 whatever the layers compute in (mixed precision).
+        z_mean, z_log_var = (
+            tf.cast(t, tf.float32) for t in self.encoder(images, training=training)
+        )
         return tfd.Independent(
             tfd.Normal(z_mean, tf.exp(0.5 * z_log_var)), reinterpreted_batch_ndims=1
         )
@@ -211,7 +214,7 @@ class VAE(GenerativeModel):
     def likelihood(self, z, training: bool = False) -> tfd.Distribution:
         """p(x|z): independent Bernoulli pixels with the decoder's logits."""
         tfd = _distributions()
-        logits = self.decoder(z, training=training)
+        logits = tf.cast(self.decoder(z, training=training), tf.float32)
         return tfd.Independent(
             tfd.Bernoulli(logits=logits, dtype=logits.dtype),
             reinterpreted_batch_ndims=len(self.decoder.get_config()["image_shape"]),
@@ -232,7 +235,8 @@ class VAE(GenerativeModel):
         with tf.GradientTape() as tape:
             log_likelihood, kl = self.elbo_terms(images, training=True, seed=self._seed())
             loss = -tf.reduce_mean(log_likelihood - kl)
-        gradients = tape.gradient(loss, self.trainable_weights)
+            scaled = self.optimizer.scale_loss(loss)  # LossScaleOptimizer under mixed_float16
+        gradients = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         return self._track(loss, log_likelihood, kl)
 

@@ -24,6 +24,7 @@ from fdl_keras.runs import HISTORY_FILE, MODEL_FILE, claim_run, trim_history, wr
 from fdl_keras.tasks import FIT_OPTIONS, check_learning_rate
 from fdl_keras.training.backup import EpochBackup
 from fdl_keras.training.callbacks import NaNGuard, run_callbacks
+from fdl_keras.training.precision import check_precision, float32_copy, precision_policy
 from fdl_keras.training.strategy import get_strategy
 
 FAST_EPOCHS = 2  # epochs in FDL_FAST mode
@@ -61,6 +62,7 @@ def train(
     batch_size: int | None = None,
     learning_rate: float | None = None,
     strategy: str | None = None,
+    precision: str | None = None,
     seed: int = 0,
     run_dir: str | Path | None = None,
     limit: int | None = None,
@@ -88,6 +90,8 @@ def train(
         steps: environment steps of an agent's run; ``eval_every``: greedy evaluation period.
         environment: a gymnasium id replacing an agent's default environment.
         strategy: ``default``, ``mirrored``, ``multiworker`` or ``tpu``.
+        precision: ``float32`` (default), ``mixed_float16`` or ``mixed_bfloat16``
+            (:mod:`fdl_keras.training.precision`; the saved model is float32).
         seed: seeds Python, NumPy, TensorFlow, the shuffle, augmentation and environments.
         limit: keep at most this many training examples.
         augment: ``None`` uses the spec's augmentation, ``False`` disables it, a string picks a
@@ -113,6 +117,7 @@ def train(
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "strategy": strategy,
+        "precision": precision,
         "limit": limit,
         "augment": augment,
         "callbacks": callbacks,
@@ -149,6 +154,7 @@ class FitPlan:
     limit: int | None
     overwrite: bool
     task_options: dict
+    precision: str = "float32"
     #: Multi-worker runs: the chief's run dir, whose epoch backups every worker resumes from.
     chief_dir: Path | None = None
 
@@ -171,23 +177,35 @@ def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
     data = _load_data(spec, plan, options.get("dataset"))
     model_args = {**spec.builder_args(data.info), **options.get("overrides", {})}
     settings = _settings(spec, plan, data, model_args)
+    steps_per_epoch = max(1, -(-data.info.num_train // plan.batch_size))
+
+    def build():
+        model = spec.build(**model_args)
+        spec.compile(
+            model,
+            learning_rate=plan.learning_rate,
+            total_steps=plan.epochs * steps_per_epoch,
+            **plan.task_options,
+        )
+        return model
+
     with claim_run(plan.run_dir, settings, overwrite=plan.overwrite):
-        with distribution.scope():
-            model = spec.build(**model_args)
-            steps_per_epoch = max(1, -(-data.info.num_train // plan.batch_size))
-            spec.compile(
-                model,
-                learning_rate=plan.learning_rate,
-                total_steps=plan.epochs * steps_per_epoch,
-                **plan.task_options,
-            )
-        return _fit(spec, plan, data, model, options, distribution)
+        with precision_policy(plan.precision), distribution.scope():
+            model = build()
+        return _fit(spec, plan, data, model, options, distribution, build)
 
 
 def _fit(
-    spec: ModelSpec, plan: FitPlan, data, model, options: dict[str, Any], distribution=None
+    spec: ModelSpec,
+    plan: FitPlan,
+    data,
+    model,
+    options: dict[str, Any],
+    distribution=None,
+    build=None,
 ) -> TrainResult:
-    """Restores the last epoch backup, fits, evaluates and writes the run's files."""
+    """Restores the last epoch backup, fits, evaluates and writes the run's files (``build``
+    makes the float32 model that a mixed-precision run saves)."""
     run_dir = plan.run_dir
     callbacks = run_callbacks(
         run_dir,
@@ -220,6 +238,9 @@ def _fit(
         history = model.fit(train_split, shuffle=False, **fit_args)
     wall = time.perf_counter() - start
     _raise_if_diverged(spec, plan, callbacks)
+    if plan.precision != "float32":  # the saved, evaluated and exported model is float32
+        with distribution.scope() if distribution is not None else contextlib.nullcontext():
+            model = float32_copy(model, build)
     if plan.chief_dir is not None:
         test_metrics = distributed_evaluate(distribution, model, test_split)
     else:
@@ -274,6 +295,7 @@ def _plan(spec: ModelSpec, options: dict[str, Any]) -> FitPlan:
         learning_rate=learning_rate,
         augment=augment,
         strategy=options.get("strategy", "default"),
+        precision=check_precision(options.get("precision", "float32")),
         seed=options["seed"],
         run_dir=Path(options.get("run_dir") or Path("runs") / spec.name),
         limit=options.get("limit"),
@@ -306,6 +328,7 @@ def _settings(spec: ModelSpec, plan: FitPlan, data, model_args: dict) -> dict[st
         "augment": plan.augment,
         "learning_rate": plan.learning_rate,
         "strategy": plan.strategy,
+        "precision": plan.precision,
         "limit": plan.limit,
         **plan.task_options,
         "model_args": model_args,

@@ -139,11 +139,13 @@ class _StyleTargets:
 
     def features(self, images) -> list[tf.Tensor]:
         out = self.extractor(images, training=False)
-        return list(out) if isinstance(out, (list, tuple)) else [out]
+        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        return [tf.cast(f, tf.float32) for f in out]  # losses in float32 under mixed precision
 
     def losses(self, images, content_features) -> dict[str, tf.Tensor]:
         """Per-example loss terms of ``images`` against the style and ``content_features``."""
         features = self.features(images)
+        images = tf.cast(images, tf.float32)
         terms = {
             "content": content_loss(features[self.num_style :], content_features),
             "style": style_loss(features[: self.num_style], self.grams),

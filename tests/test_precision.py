@@ -1,0 +1,68 @@
+"""Mixed precision: one system of each fit family trains under a 16-bit policy (the layers compute
+in 16 bits, float16 scales the loss), and the model it saves computes and exports in float32."""
+
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import fdl_keras
+from fdl_keras.errors import InvalidInputError
+from fdl_keras.registry import get_spec
+from fdl_keras.runs import load_model_file
+
+pytestmark = pytest.mark.slow
+
+
+class Seen(keras.callbacks.Callback):
+    """Records the policy and optimizer the model trains with."""
+
+    def on_train_begin(self, logs=None):
+        self.policy = self.model.dtype_policy.name
+        self.optimizer = type(self.model.optimizer).__name__
+        self.compute = {layer.compute_dtype for layer in self.model._flatten_layers()}
+
+
+CASES = [
+    ("mnist_mlp", "mixed_float16", {"dataset": "digits"}),  # classification
+    ("vae", "mixed_float16", {"dataset": "digits"}),  # generative, own train_step
+    ("dcgan", "mixed_bfloat16", {"dataset": "digits"}),  # two optimizers
+    ("fast_style_transfer", "mixed_bfloat16", {"vgg_weights": "random"}),  # style, VGG loss
+]
+
+
+@pytest.mark.parametrize("name, precision, options", CASES, ids=[c[0] for c in CASES])
+def test_one_system_of_each_family_trains_in_mixed_precision(name, precision, options, tmp_path):
+    seen = Seen()
+    result = fdl_keras.train(
+        name,
+        precision=precision,
+        epochs=1,
+        limit=32,
+        batch_size=16,
+        run_dir=tmp_path,
+        verbose=0,
+        callbacks=[seen],
+        **options,
+        **{k: v for k, v in get_spec(name).tiny.items() if k != "image_shape"},  # data's
+    )
+    half = precision.removeprefix("mixed_")
+    assert seen.policy == precision and half in seen.compute
+    if precision == "mixed_float16" and name != "dcgan":
+        assert seen.optimizer == "LossScaleOptimizer"
+    assert all(math.isfinite(v) for v in result.test_metrics.values())
+    assert json.loads((tmp_path / "run.json").read_text())["precision"] == precision
+    saved = load_model_file(tmp_path / "model.keras")
+    assert saved.dtype_policy.name == "float32"
+    assert all(str(t.dtype) == "float32" for t in saved.outputs)
+    inputs, _ = get_spec(name).export_sample(saved, settings=None, size=2)
+    assert all(np.all(np.isfinite(np.asarray(o))) for o in keras.tree.flatten(saved(inputs)))
+
+
+def test_unknown_precision_and_agents_are_refused_in_one_line(tmp_path):
+    with pytest.raises(InvalidInputError, match="unknown precision 'half'; choose one of"):
+        fdl_keras.train("mnist_mlp", precision="half", run_dir=tmp_path)
+    with pytest.raises(InvalidInputError, match="'precision' does not apply"):
+        fdl_keras.train("ppo_cartpole", precision="mixed_bfloat16", run_dir=tmp_path)
