@@ -6,6 +6,7 @@ fdl train NAME [options]       train (resumes a killed run in the same --run-dir
 fdl evaluate SOURCE            test metrics of a run dir or a .keras file
 fdl export SOURCE DIR          write .keras, SavedModel and ONNX, and verify them
 fdl demo                       the main job: train mnist_cnn, evaluate, export, verify
+fdl bench NAME                 train-step, pipeline and Keras/SavedModel/ONNX latency here
 fdl data to-tfrecord DATASET DIR   TFRecord shards of a dataset (--dataset tfrecord:DIR)
 fdl tag|parse|classify RUN FILE   apply a chapter-9 run to a text file, one item per line
 fdl translate RUN FILE         translate a text file line by line with a translation run
@@ -267,6 +268,13 @@ def cmd_apply(args) -> int:
     return apply(args.source, args.file, out=args.out, **options)
 
 
+def cmd_bench(args) -> int:
+    from fdl_keras.bench import bench, format_bench
+
+    print(format_bench(bench(args.name, batch_size=args.batch_size, steps=args.steps)))
+    return 0
+
+
 def cmd_data_to_tfrecord(args) -> int:
     from fdl_keras.data.tfrecord import write_tfrecords
 
@@ -387,6 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's run")
     p.add_argument("--out", default="exports")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "bench", parents=[common], help="time a system's train step, pipeline and inference"
+    )
+    p.add_argument("name")
+    p.add_argument("--batch-size", type=int, help="training batch (default the system's)")
+    p.add_argument("--steps", type=int, default=20, help="timed training steps (median)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("data", parents=[common], help="dataset tools (TFRecord shards)")
     data_sub = p.add_subparsers(dest="data_command", required=True)

@@ -1,0 +1,132 @@
+"""``fdl bench NAME``: where one system's time goes on this machine.
+
+Measures, for the system at its default configuration: the training step (the family's own
+step on a real batch: ``train_on_batch`` for ``fit`` systems, the agent's update for agents),
+the input pipeline's rate and the step rate fed from it against the same step fed from memory,
+and inference latency at batch 1 and 64 in Keras, the reloaded SavedModel and onnxruntime (the
+graphs ``fdl export`` writes). Medians over repeats; run it on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+
+from fdl_keras.export.verify import keras_runner, latency_ms
+
+
+def _median_ms(fn, repeats: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _batch_of(arrays: list[np.ndarray], size: int) -> list[np.ndarray]:
+    reps = -(-size // len(arrays[0]))
+    return [np.concatenate([a] * reps)[:size] for a in arrays]
+
+
+def bench(name: str, *, batch_size: int | None = None, steps: int = 20) -> dict[str, Any]:
+    """Times ``name`` (see the module docstring); returns the numbers ``fdl bench`` prints."""
+    import fdl_keras
+    from fdl_keras.export import export
+    from fdl_keras.export.onnx import onnx_runner
+    from fdl_keras.export.saved_model import saved_model_runner
+    from fdl_keras.registry import get_spec
+
+    spec = get_spec(name)
+    batch = batch_size or spec.fit.batch_size
+    model = fdl_keras.build(name)
+    result: dict[str, Any] = {"name": name, "family": spec.family, "batch_size": batch}
+    x, y = spec.example_batch(model, size=batch)
+    fit_family = hasattr(spec.task, "pairs")
+    if fit_family:
+        spec.compile(model, learning_rate=spec.fit.learning_rate, total_steps=10_000)
+        result["train_step_ms"] = _median_ms(lambda: model.train_on_batch(x, y), steps)
+        try:
+            result.update(_pipeline(spec, model, batch, steps))
+        except Exception as exc:  # noqa: BLE001 - no local data: say so, time the rest
+            result["pipeline"] = f"skipped ({type(exc).__name__}: {str(exc)[:80]})"
+    else:
+        result["train_step_ms"] = _median_ms(lambda: spec.contract_step(model, x, y), steps)
+    inputs, _ = spec.export_sample(model, settings=None, size=8)
+    with tempfile.TemporaryDirectory() as tmp:
+        export(model, tmp, spec=spec, measure_latency=False)
+        from pathlib import Path
+
+        runners = {
+            "keras": keras_runner(model),
+            "saved_model": saved_model_runner(Path(tmp) / "saved_model"),
+            "onnxruntime": onnx_runner(Path(tmp) / "model.onnx"),
+        }
+        for size in (1, 64):
+            sample = _batch_of(inputs, size)
+            for runtime, run in runners.items():
+                result[f"{runtime}_ms_batch{size}"] = latency_ms(run, sample)
+    for size in (1, 64):
+        result[f"onnxruntime_over_keras_batch{size}"] = (
+            result[f"onnxruntime_ms_batch{size}"] / result[f"keras_ms_batch{size}"]
+        )
+    return result
+
+
+def _pipeline(spec, model, batch: int, steps: int) -> dict[str, float]:
+    """Examples/s of the training pipeline alone, and steps/s fed from it vs from memory."""
+    from fdl_keras.data import load_dataset
+
+    data = load_dataset(spec.dataset, batch_size=batch, augment=spec.fit.augment)
+    train, _, _ = spec.pairs(model, data, 0)
+    batches = train.take(steps).cache().repeat()  # a warm cache: the step alone, from memory
+    start = time.perf_counter()
+    count = 0
+    for element in train.take(steps):
+        count += int(np.shape(element[0] if isinstance(element, tuple) else element)[0])
+    pipeline_rate = count / (time.perf_counter() - start)
+    model.fit(train.take(2), verbose=0)  # traces the train function
+    start = time.perf_counter()
+    model.fit(train.take(steps), verbose=0)
+    fed = steps / (time.perf_counter() - start)
+    model.fit(batches.take(2), verbose=0)
+    start = time.perf_counter()
+    model.fit(batches.take(steps), verbose=0)
+    memory = steps / (time.perf_counter() - start)
+    return {
+        "pipeline_examples_per_s": pipeline_rate,
+        "steps_per_s_from_pipeline": fed,
+        "steps_per_s_from_memory": memory,
+        "pipeline_over_memory": fed / memory,
+    }
+
+
+def format_bench(result: dict[str, Any]) -> str:
+    """The lines ``fdl bench`` prints."""
+    lines = [f"{result['name']} ({result['family']}), batch {result['batch_size']}"]
+    lines.append(f"  train step          {result['train_step_ms']:.2f} ms")
+    if "pipeline_examples_per_s" in result:
+        lines.append(
+            f"  input pipeline      {result['pipeline_examples_per_s']:.0f} examples/s; steps/s "
+            f"fed from it {result['steps_per_s_from_pipeline']:.1f} vs from memory "
+            f"{result['steps_per_s_from_memory']:.1f} (ratio {result['pipeline_over_memory']:.2f})"
+        )
+    elif "pipeline" in result:
+        lines.append(f"  input pipeline      {result['pipeline']}")
+    lines.append("  inference (ms)      batch 1    batch 64")
+    for runtime in ("keras", "saved_model", "onnxruntime"):
+        lines.append(
+            f"  {runtime:<18}{result[f'{runtime}_ms_batch1']:>8.2f}  "
+            f"{result[f'{runtime}_ms_batch64']:>10.2f}"
+        )
+    lines.append(
+        f"  onnxruntime / keras {result['onnxruntime_over_keras_batch1']:>8.2f}  "
+        f"{result['onnxruntime_over_keras_batch64']:>10.2f}"
+    )
+    return "\n".join(lines)
