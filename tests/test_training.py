@@ -92,6 +92,39 @@ def test_fit_takes_exactly_one_optimizer_step_per_batch(tmp_path):
     assert int(result.model.optimizer.iterations.numpy()) == 2 * batches
 
 
+def test_a_pipeline_of_unknown_length_also_takes_one_step_per_batch(tmp_path):
+    """Bucketed text or sampled word pairs cannot state their length: the trainer runs them
+    through its own loop over the model's train_step instead of Keras' fit."""
+    import dataclasses
+
+    from fdl_keras.data import dataset, load_dataset
+    from fdl_keras.data.registry import _PROVIDERS
+
+    @dataset("digits_unknown_length", files="nothing")
+    def load(name, **kwargs):
+        data = load_dataset("digits", **kwargs)
+        return dataclasses.replace(data, train=data.train.filter(lambda *_: True))
+
+    try:
+        result = fdl_keras.train(
+            "mnist_mlp",
+            dataset="digits_unknown_length",
+            limit=300,
+            batch_size=64,
+            epochs=2,
+            run_dir=tmp_path,
+            verbose=0,
+        )
+    finally:
+        del _PROVIDERS["digits_unknown_length"]
+    assert int(result.data.train.cardinality()) < 0
+    batches = -(-result.data.info.num_train // 64)
+    assert int(result.model.optimizer.iterations.numpy()) == 2 * batches
+    assert result.history["loss"][1] < result.history["loss"][0]
+    history = (tmp_path / "history.csv").read_text().splitlines()
+    assert len(history) == 3 and "val_accuracy" in history[0]
+
+
 MIRRORED_VS_DEFAULT = """
 import json, sys
 import tensorflow as tf

@@ -18,6 +18,10 @@ training on the same batches. The chief writes the run directory; worker ``i`` w
 epoch backup, so a run whose worker died resumes when all workers are started again. The run
 directory must be on storage every worker sees (one host, or a shared file system).
 
+The same loop trains single-process runs whose pipeline has no stated length: Keras' ``fit``
+takes one extra optimizer step per epoch on those (the exhausted iterator still advances the
+optimizer's step count, which Adam's bias correction and the schedule read).
+
 TPUs use ``--strategy tpu`` (``TPUStrategy``, which works with ``model.fit``); it cannot run on
 this machine.
 """

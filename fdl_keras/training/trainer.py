@@ -206,6 +206,8 @@ def _fit(
 ) -> TrainResult:
     """Restores the last epoch backup, fits, evaluates and writes the run's files (``build``
     makes the float32 model that a mixed-precision run saves)."""
+    import tensorflow as tf
+
     run_dir = plan.run_dir
     callbacks = run_callbacks(
         run_dir,
@@ -229,11 +231,16 @@ def _fit(
         callbacks=callbacks + list(options.get("callbacks") or []),
         verbose=options["verbose"],
     )
-    if plan.chief_dir is not None:  # Keras' fit cannot run multi-worker (keras-team/keras#20585)
-        from fdl_keras.training.multiworker import distributed_evaluate, distributed_fit
+    # Keras' fit cannot run multi-worker (keras-team/keras#20585), and on a pipeline of unknown
+    # length (bucketed text, sampled word pairs) it takes one extra optimizer step per epoch on
+    # the exhausted iterator: both go through the package's loop over the model's train_step.
+    own_loop = plan.chief_dir is not None or int(train_split.cardinality()) < 0
+    if own_loop:
+        from fdl_keras.training.multiworker import distributed_fit
 
         fit_args["validation"] = fit_args.pop("validation_data")
-        history = distributed_fit(distribution, model, train_split, **fit_args)
+        strategy = distribution or tf.distribute.get_strategy()
+        history = distributed_fit(strategy, model, train_split, **fit_args)
     else:
         history = model.fit(train_split, shuffle=False, **fit_args)
     wall = time.perf_counter() - start
@@ -242,6 +249,8 @@ def _fit(
         with distribution.scope() if distribution is not None else contextlib.nullcontext():
             model = float32_copy(model, build)
     if plan.chief_dir is not None:
+        from fdl_keras.training.multiworker import distributed_evaluate
+
         test_metrics = distributed_evaluate(distribution, model, test_split)
     else:
         test_metrics = model.evaluate(test_split, verbose=0, return_dict=True)
