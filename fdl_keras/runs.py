@@ -57,6 +57,9 @@ RUN_ENTRIES = (
     "best_model.keras",
     "replay.npz",
     "unreal_replay.npz",
+    "vocabulary.json",  # text systems: the vocabulary they were trained with
+    "pos_tagger.json",  # the parser's tagger for new sentences
+    "global_history.json",  # the parser's globally normalised epochs
 )
 
 
@@ -140,8 +143,6 @@ def claim_run(
     A finished run (it has ``metrics.json``) is never overwritten unless ``overwrite``; a killed
     run resumes only with the same settings (model, dataset or environment, limit and every
     hyper-parameter). ``overwrite`` deletes what a run leaves (:data:`RUN_ENTRIES`) first.
-    ``check=False`` only takes the lock (``train_agent``'s low-level checkpoint semantics:
-    continue whatever the folder holds; it writes ``run.json`` once the restore accepted it).
     ``check=False`` only takes the lock (``train_agent``'s low-level checkpoint semantics:
     continue whatever the folder holds; it writes ``run.json`` once the restore accepted it).
 

@@ -123,6 +123,10 @@ FAMILIES = {
         "loss",
     ),
     "rl": ("ppo_cartpole", ["--steps", "512"], "mean_return"),
+    "tagging": ("pos_tagger", ["--epochs", "1", "--limit", "2048"], "accuracy"),
+    "transition parsing": ("dependency_parser", ["--epochs", "1", "--limit", "500"], "uas"),
+    "text classification": ("lstm_sentiment", ["--epochs", "1", "--limit", "32"], "accuracy"),
+    "memory": ("ntm_copy", ["--epochs", "1", "--limit", "64"], "bit_accuracy"),
 }
 
 
