@@ -60,6 +60,8 @@ RUN_ENTRIES = (
     "vocabulary.json",  # text systems: the vocabulary they were trained with
     "pos_tagger.json",  # the parser's tagger for new sentences
     "global_history.json",  # the parser's globally normalised epochs
+    "source.model",  # translation: the SentencePiece models of both languages
+    "target.model",
 )
 
 

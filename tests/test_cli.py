@@ -126,6 +126,7 @@ FAMILIES = {
     "tagging": ("pos_tagger", ["--epochs", "1", "--limit", "2048"], "accuracy"),
     "transition parsing": ("dependency_parser", ["--epochs", "1", "--limit", "500"], "uas"),
     "text classification": ("lstm_sentiment", ["--epochs", "1", "--limit", "32"], "accuracy"),
+    "translation": ("seq2seq_attention_fr_en", ["--epochs", "1", "--limit", "256"], "loss"),
     "memory": ("ntm_copy", ["--epochs", "1", "--limit", "64"], "bit_accuracy"),
 }
 

@@ -3,16 +3,28 @@
 Check a new layer with :func:`fdl_keras.layers.contract.check_layer_contract`.
 """
 
+from fdl_keras.layers.attention import (
+    BahdanauAttention,
+    CachedMultiHeadAttention,
+    LuongAttention,
+    TokenMask,
+)
 from fdl_keras.layers.heads import classification_head
 from fdl_keras.layers.normalization import PerImageStandardization, instance_norm
+from fdl_keras.layers.positional import SinusoidalPositionEncoding
 from fdl_keras.layers.recurrent import ResettingLSTMCell
 from fdl_keras.layers.shortcuts import ZeroPadShortcut
 from fdl_keras.layers.time_folding import FoldTime, UnfoldTime
 
 __all__ = [
+    "BahdanauAttention",
+    "CachedMultiHeadAttention",
     "FoldTime",
+    "LuongAttention",
     "PerImageStandardization",
     "ResettingLSTMCell",
+    "SinusoidalPositionEncoding",
+    "TokenMask",
     "UnfoldTime",
     "ZeroPadShortcut",
     "classification_head",
