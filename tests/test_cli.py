@@ -123,6 +123,9 @@ FAMILIES = {
         "loss",
     ),
     "rl": ("ppo_cartpole", ["--steps", "512"], "mean_return"),
+    "reconstruction": ("autoencoder_mnist", ["--epochs", "1", "--limit", "512"], "loss"),
+    "pca": ("pca_mnist", ["--limit", "1000"], "loss"),
+    "word embedding": ("word2vec_brown", ["--epochs", "1", "--limit", "2000"], "loss"),
     "tagging": ("pos_tagger", ["--epochs", "1", "--limit", "2048"], "accuracy"),
     "transition parsing": ("dependency_parser", ["--epochs", "1", "--limit", "500"], "uas"),
     "text classification": ("lstm_sentiment", ["--epochs", "1", "--limit", "32"], "accuracy"),
@@ -150,7 +153,7 @@ def test_every_family_trains_evaluates_and_exports_through_the_cli(family, tmp_p
     shown = float(result.stdout.split(f"{metric} ")[1].split()[0])
     # The same test split and loss give the same number; the VAE's loss is a one-sample Monte
     # Carlo estimate of the ELBO, so it agrees to a few percent; returns come from new episodes.
-    tolerance = {"style": 1e-4, "generative": 0.05}
+    tolerance = {"style": 1e-4, "generative": 0.05, "pca": 1e-6, "word embedding": 1e-6}
     if family in tolerance:
         assert shown == pytest.approx(trained, rel=tolerance[family])
 

@@ -1,1 +1,423 @@
-"""Dataset provider module (being built)."""
+"""Text corpora for word2vec: the Brown corpus and any plain-text file or folder.
+
+``load_dataset("brown")`` reads NLTK's ``brown.zip`` (``FDL_DATA_DIR/nltk_data/corpora/``; the
+tags are dropped, words lower-cased, tokens without a letter or digit left out), builds a
+vocabulary with a minimum count, and returns skip-gram pipelines: every batch is
+``(target ids, context ids)`` with the context's first column the true context word and the
+others negatives. ``load_dataset(PATH)`` does the same for a user's text (a ``.txt`` file, or a
+folder of them; one sentence per line) once :func:`register_text_corpus` has named it, which
+the word2vec task does for ``fdl train word2vec_brown --dataset PATH``.
+
+Everything per pair happens in ``tf.data`` (Mikolov et al. 2013, and the word2vec C code):
+subsampling of frequent words (keep probability ``(sqrt(f / (s T)) + 1) (s T) / f``), dynamic
+windows (each target draws its window ``b`` uniformly from ``1..window``), and negatives drawn
+from a table of word ids in proportion to ``count ** 0.75``. Sentences are shuffled, grouped,
+and turned into pairs with vectorised gathers: no Python loop per pair.
+
+References: Mikolov et al., "Distributed Representations of Words and Phrases and their
+Compositionality", NIPS 2013; Francis & Kucera, Brown Corpus Manual (1979).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fdl_keras.data.registry import _PROVIDERS, Dataset, DatasetInfo, dataset, find_data
+from fdl_keras.errors import DatasetNotFoundError, InvalidInputError
+
+BROWN_HINT = "brown.zip (NLTK's package) or its unzipped brown/ folder"
+WORD = re.compile(r"[^\W_]", re.UNICODE)  # a token counts as a word when it has a letter/digit
+TEXT_TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SkipGramConfig:
+    """How skip-gram pairs are drawn (word2vec's defaults, as gensim's ``Word2Vec``)."""
+
+    min_count: int = 5
+    window: int = 5
+    negatives: int = 5
+    sample: float = 1e-3
+    power: float = 0.75
+    table_size: int = 1_000_000
+    sentences_per_chunk: int = 256
+
+    def check(self) -> None:
+        for what in ("min_count", "window", "table_size", "sentences_per_chunk"):
+            if getattr(self, what) < 1:
+                raise InvalidInputError(f"{what} must be >= 1, got {getattr(self, what)}")
+        if self.negatives < 0:
+            raise InvalidInputError(f"negatives must be >= 0, got {self.negatives}")
+        if not self.sample >= 0:
+            raise InvalidInputError(
+                f"sample must be >= 0 (0 turns subsampling off), got {self.sample}"
+            )
+
+
+SKIPGRAM = SkipGramConfig()
+
+
+# --- reading text ------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=2)
+def _read_brown_cached(path: str, mtime: float) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(s) for s in _read_brown(Path(path)))
+
+
+def read_brown(path: Path | str) -> list[list[str]]:
+    """The Brown corpus' sentences as lower-cased word lists (tags and punctuation dropped).
+
+    ``path`` is NLTK's ``brown.zip`` or its unzipped ``brown/`` folder; a file read once is
+    kept in memory for the process.
+
+    Raises:
+        InvalidInputError: the zip is damaged or holds no Brown text files.
+    """
+    path = Path(path)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return [list(s) for s in _read_brown_cached(str(path), mtime)]
+
+
+def _read_brown(path: Path) -> list[list[str]]:
+    texts: list[str] = []
+    try:
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if re.fullmatch(r"c[a-r]\d\d", p.name))
+            texts = [p.read_text("latin-1") for p in files]
+        else:
+            with zipfile.ZipFile(path) as archive:
+                names = sorted(
+                    n for n in archive.namelist() if re.fullmatch(r"brown/c[a-r]\d\d", n)
+                )
+                texts = [archive.read(n).decode("latin-1") for n in names]
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        reason = " ".join(str(exc).split())[:120]
+        raise InvalidInputError(
+            f"{path} is damaged ({type(exc).__name__}: {reason}): download NLTK's brown.zip again"
+        ) from None
+    if not texts:
+        raise InvalidInputError(
+            f"{path} holds no Brown corpus files (brown/ca01 ...): download NLTK's brown.zip again"
+        )
+    sentences = []
+    for text in texts:
+        for line in text.split("\n"):
+            words = [t.rsplit("/", 1)[0].lower() for t in line.split()]
+            words = [w for w in words if WORD.search(w)]
+            if words:
+                sentences.append(words)
+    return sentences
+
+
+def read_text(path: Path | str) -> list[list[str]]:
+    """Sentences of a plain-text file, or of every ``.txt`` file under a folder: one sentence
+    per non-empty line, lower-cased words (letters/digits, inner apostrophes and hyphens kept).
+
+    Raises:
+        DatasetNotFoundError: ``path`` does not exist.
+        InvalidInputError: no text files, unreadable or binary files, or no words at all.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DatasetNotFoundError(f"text corpus {path} not found: pass a .txt file or a folder")
+    files = sorted(path.rglob("*.txt")) if path.is_dir() else [path]
+    if not files:
+        raise InvalidInputError(f"{path} holds no .txt files: put plain-text files in it")
+    sentences = []
+    for file in files:
+        try:
+            text = file.read_text("utf-8")
+        except (UnicodeDecodeError, OSError) as exc:
+            raise InvalidInputError(
+                f"{file} is not readable UTF-8 text ({type(exc).__name__}); pass plain text files"
+            ) from None
+        for line in text.splitlines():
+            words = TEXT_TOKEN.findall(line.lower())
+            if words:
+                sentences.append(words)
+    if not sentences:
+        raise InvalidInputError(f"{path} holds no words: pass a file with text in it")
+    return sentences
+
+
+# --- vocabulary and tables ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Words kept (count >= ``min_count``), most frequent first, and their counts."""
+
+    words: tuple[str, ...]
+    counts: np.ndarray
+
+    @classmethod
+    def build(cls, sentences: list[list[str]], min_count: int = 5) -> Vocabulary:
+        counter = Counter(w for s in sentences for w in s)
+        kept = sorted(
+            (w for w, c in counter.items() if c >= min_count), key=lambda w: (-counter[w], w)
+        )
+        if not kept:
+            raise InvalidInputError(
+                f"no word occurs {min_count} times or more in the {sum(counter.values())} words "
+                "given: pass more text"
+            )
+        return cls(tuple(kept), np.array([counter[w] for w in kept], np.int64))
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {w: i for i, w in enumerate(self.words)}
+
+    def encode(self, sentences: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, row_lengths)``: the in-vocabulary words of every sentence, concatenated."""
+        index = self.index
+        rows = [[index[w] for w in s if w in index] for s in sentences]
+        rows = [r for r in rows if r]
+        ids = np.fromiter((i for r in rows for i in r), np.int32)
+        return ids, np.array([len(r) for r in rows], np.int64)
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """word2vec's subsampling: the probability of keeping each occurrence of a word."""
+    if sample <= 0:
+        return np.ones(len(counts), np.float32)
+    threshold = sample * counts.sum()
+    keep = (np.sqrt(counts / threshold) + 1) * threshold / counts
+    return np.minimum(keep, 1.0).astype(np.float32)
+
+
+def unigram_table(counts: np.ndarray, power: float = 0.75, size: int = 1_000_000) -> np.ndarray:
+    """word2vec's negative-sampling table: word ``i`` fills a share ``count_i ** power`` of it,
+    so a uniform draw from the table is a draw from the unigram distribution to that power."""
+    weights = counts.astype(np.float64) ** power
+    ends = np.round(np.cumsum(weights) / weights.sum() * size).astype(np.int64)
+    return np.repeat(np.arange(len(counts), dtype=np.int32), np.diff(ends, prepend=0))
+
+
+def expected_pairs(counts: np.ndarray, keep: np.ndarray, window: int) -> int:
+    """Mean number of (target, context) pairs per epoch, ignoring sentence ends: each kept word
+    pairs with ``2 b`` neighbours, ``b`` uniform on ``1..window``."""
+    return int(round(float((counts * keep).sum()) * (window + 1)))
+
+
+# --- the tf.data pipeline ----------------------------------------------------------------------
+
+
+def skipgram_pipeline(
+    ids: np.ndarray,
+    row_lengths: np.ndarray,
+    *,
+    keep: np.ndarray,
+    table: np.ndarray,
+    config: SkipGramConfig = SKIPGRAM,
+    batch_size: int = 4096,
+    seed: int = 0,
+    shuffle: bool = True,
+):
+    """Batches of ``(targets, contexts)``: ``targets`` ``(batch,)`` int32, ``contexts``
+    ``(batch, 1 + negatives)`` int32 whose first column is the true context word.
+
+    Per epoch (``shuffle``): the sentences are shuffled, every occurrence is subsampled and
+    draws its window anew, and negatives are drawn anew; without ``shuffle`` every pass gives
+    the same batches (a fixed evaluation set).
+    """
+    import tensorflow as tf
+
+    sentences = tf.RaggedTensor.from_row_lengths(ids, row_lengths)
+    keep_t = tf.constant(keep)
+    table_t = tf.constant(table)
+    window, negatives = config.window, config.negatives
+    offsets = [d for d in range(-window, window + 1) if d != 0]
+
+    def pairs(chunk_seed, chunk):
+        flat, rows = chunk.flat_values, chunk.value_rowids()
+        seeds = tf.random.experimental.stateless_split(tf.stack([chunk_seed, seed]), 2)
+        kept = tf.random.stateless_uniform(tf.shape(flat), seed=seeds[0]) < tf.gather(keep_t, flat)
+        flat, rows = tf.boolean_mask(flat, kept), tf.boolean_mask(rows, kept)
+        n = tf.shape(flat)[0]
+        spans = tf.random.stateless_uniform(
+            [n], seed=seeds[1], minval=1, maxval=window + 1, dtype=tf.int32
+        )
+        position = tf.range(n)
+        targets, contexts = [], []
+        for d in offsets:
+            other = position + d
+            inside = (other >= 0) & (other < n)
+            other = tf.clip_by_value(other, 0, tf.maximum(n - 1, 0))
+            valid = inside & (tf.gather(rows, other) == rows) & (abs(d) <= spans)
+            targets.append(tf.boolean_mask(flat, valid))
+            contexts.append(tf.boolean_mask(tf.gather(flat, other), valid))
+        return tf.concat(targets, 0), tf.concat(contexts, 0)
+
+    def with_negatives(batch_seed, batch):
+        targets, positives = batch
+        draws = tf.random.stateless_uniform(
+            [tf.shape(targets)[0], negatives],
+            seed=tf.stack([batch_seed, seed + 1]),
+            maxval=len(table),
+            dtype=tf.int32,
+        )
+        contexts = tf.concat([positives[:, None], tf.gather(table_t, draws)], axis=1)
+        return targets, contexts
+
+    def numbered(ds):
+        # A seed per element: new draws every pass when shuffling; otherwise the element's
+        # position, so every pass, in any process, draws the same (a fixed evaluation set).
+        if shuffle:
+            keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        else:
+            keys = tf.data.Dataset.counter()
+        return tf.data.Dataset.zip(keys.map(lambda k: tf.cast(k % (2**31 - 1), tf.int32)), ds)
+
+    ds = tf.data.Dataset.from_tensor_slices(sentences)
+    if shuffle:
+        ds = ds.shuffle(len(row_lengths), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.ragged_batch(config.sentences_per_chunk)
+    ds = numbered(ds).map(pairs, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.rebatch(batch_size)
+    ds = numbered(ds).map(with_negatives, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# --- providers ---------------------------------------------------------------------------------
+
+
+def corpus_dataset(
+    name: str,
+    sentences: list[list[str]],
+    *,
+    source: str,
+    title: str,
+    batch_size: int,
+    validation_fraction: float,
+    seed: int,
+    limit: int | None,
+    config: SkipGramConfig = SKIPGRAM,
+) -> Dataset:
+    """Skip-gram pipelines over ``sentences``: a seeded ``validation_fraction`` of the
+    sentences is held out as the (fixed) test pairs; ``limit`` keeps that many sentences.
+
+    ``arrays`` holds ``"sentences"`` (the training sentences, for a reference model such as
+    gensim's) and ``"test"`` (word ids, for export checks).
+    """
+    config.check()
+    order = np.random.default_rng(seed).permutation(len(sentences))
+    if limit is not None:
+        order = order[:limit]
+    n_test = int(round(len(order) * validation_fraction))
+    train_sentences = [sentences[i] for i in np.sort(order[n_test:])]
+    test_sentences = [sentences[i] for i in np.sort(order[:n_test])]
+    vocabulary = Vocabulary.build(train_sentences, config.min_count)
+    keep = keep_probabilities(vocabulary.counts, config.sample)
+    table = unigram_table(vocabulary.counts, config.power, config.table_size)
+    train_ids, train_rows = vocabulary.encode(train_sentences)
+    test_ids, test_rows = vocabulary.encode(test_sentences)
+    if len(test_rows) == 0:  # no held-out text: evaluate on a fixed pass over the training text
+        test_ids, test_rows = train_ids, train_rows
+    common = dict(keep=keep, table=table, config=config, batch_size=batch_size, seed=seed)
+    train = skipgram_pipeline(train_ids, train_rows, shuffle=True, **common)
+    test = skipgram_pipeline(test_ids, test_rows, shuffle=False, **common)
+    test_counts = np.bincount(test_ids, minlength=len(vocabulary))
+    info = DatasetInfo(
+        name=name,
+        source=source,
+        num_train=expected_pairs(vocabulary.counts, keep, config.window),
+        num_validation=0,
+        num_test=expected_pairs(test_counts, keep, config.window),
+        element_spec=train.element_spec,
+        input_shape=(),
+        vocabulary=vocabulary.words,
+        title=title,
+    )
+    words = np.arange(len(vocabulary), dtype=np.int32)
+    return Dataset(
+        train,
+        None,
+        test,
+        info,
+        arrays={
+            "test": (words, words),
+            "sentences": train_sentences,
+            "counts": vocabulary.counts,
+        },
+    )
+
+
+@dataset("brown", title="Brown corpus (1,161,192 words, 500 texts)", files=BROWN_HINT)
+def load_brown(name, *, batch_size, validation_fraction, seed, limit, augment=None) -> Dataset:
+    """The Brown corpus as skip-gram pairs (Francis & Kucera 1961)."""
+    path = find_data(
+        "the Brown corpus",
+        ["brown.zip", "brown"],
+        subdir="nltk_data/corpora",
+        hint=BROWN_HINT,
+    )
+    return corpus_dataset(
+        name,
+        read_brown(path),
+        source=str(path),
+        title="Brown corpus",
+        batch_size=batch_size,
+        validation_fraction=validation_fraction,
+        seed=seed,
+        limit=limit,
+    )
+
+
+def register_text_corpus(path: str | Path) -> str:
+    """Registers the text file or folder ``path`` as a dataset named by the path (as given) and
+    returns that name, so ``load_dataset(path)`` gives its skip-gram pipelines.
+
+    Raises:
+        DatasetNotFoundError: nothing is at ``path``.
+    """
+    name = str(path)
+    if name in _PROVIDERS:
+        return name
+    if not Path(name).expanduser().exists():
+        raise DatasetNotFoundError(
+            f"{name} is neither a registered dataset nor a text file or folder: pass brown, a "
+            ".txt file or a folder of them"
+        )
+
+    def load_text(name, *, batch_size, validation_fraction, seed, limit, augment=None):
+        return corpus_dataset(
+            name,
+            read_text(name),
+            source=str(Path(name).expanduser().resolve()),
+            title=f"text of {name}",
+            batch_size=batch_size,
+            validation_fraction=validation_fraction,
+            seed=seed,
+            limit=limit,
+        )
+
+    dataset(name, title=f"plain text {name}", files="a .txt file or a folder of them")(load_text)
+    return name
+
+
+__all__ = [
+    "SKIPGRAM",
+    "SkipGramConfig",
+    "Vocabulary",
+    "keep_probabilities",
+    "load_brown",
+    "read_brown",
+    "read_text",
+    "register_text_corpus",
+    "skipgram_pipeline",
+    "unigram_table",
+]

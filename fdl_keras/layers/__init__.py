@@ -14,12 +14,15 @@ from fdl_keras.layers.normalization import PerImageStandardization, instance_nor
 from fdl_keras.layers.positional import SinusoidalPositionEncoding
 from fdl_keras.layers.recurrent import ResettingLSTMCell
 from fdl_keras.layers.shortcuts import ZeroPadShortcut
+from fdl_keras.layers.sparsity import KLSparsity, KSparse
 from fdl_keras.layers.time_folding import FoldTime, UnfoldTime
 
 __all__ = [
     "BahdanauAttention",
     "CachedMultiHeadAttention",
     "FoldTime",
+    "KLSparsity",
+    "KSparse",
     "LuongAttention",
     "PerImageStandardization",
     "ResettingLSTMCell",
