@@ -15,7 +15,12 @@ CHAPTERS = {
     "05_mnist_feedforward",
     "06_optimizers",
     "07_cnn",
+    "08_embeddings",
+    "09a_tagging_parsing_sentiment",
+    "09b_translation",
     "10_generative",
+    "11_interpretability",
+    "12_memory_networks",
     "13_reinforcement_learning",
 }
 MAX_BYTES = 1_000_000

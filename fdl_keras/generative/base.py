@@ -30,7 +30,6 @@ class GenerativeModel(OptimizerOnlyCompileConfig, ConfigModel):
             optimizer = keras.optimizers.Adam(learning_rate or self.default_learning_rate)
         super().compile(optimizer=optimizer, **kwargs)
 
-
     def noise_inputs(self, batch_size: int, seed: int = 0):
         """Random inputs of the exported graph: standard normal, one array per input.
 

@@ -1,0 +1,453 @@
+"""Extractive rationalisation (Lei, Barzilay & Jaakkola, "Rationalizing Neural Predictions",
+EMNLP 2016): a generator picks a few words, an encoder predicts from those words alone.
+
+- :class:`RationaleGenerator`: embedding -> bidirectional GRU -> per-token selection
+  probability ``p_t`` (0 on padding).
+- :class:`RationaleEncoder`: predicts the class from the tokens and an explicit ``mask``
+  (``z_t`` multiplies each word's embedding and weights its convolutional features in a mean,
+  so an unselected word contributes nothing). With a mask of ones it is the full-text model.
+- :class:`RationaleModel`: tokens and uniform ``noise`` -> ``z = [logit p_t + logistic(u_t) >
+  0]`` (a Bernoulli(p_t) sample; ``noise = 0.5`` selects ``p_t > 0.5``, the deterministic
+  rationale) -> encoder. The sampling noise is an input, so the exported graph is a function.
+
+Cost (per review, averaged over the batch): ``CE(y, enc(x, z)) + lambda1 * |z| / n +
+lambda2 * sum_t |z_t - z_{t-1}| / n`` with ``n`` the review's length — Lei et al.'s cost with the
+two penalties divided by the length, so ``lambda1`` prices the *fraction* of words kept. The
+gradient through the discrete ``z`` is the straight-through binary-Concrete estimator (Jang et
+al.; Maddison et al., ICLR 2017): forward the hard sample, backward the relaxed one at
+``temperature``; Lei et al. used the score-function (REINFORCE) estimator instead.
+Deviations from the paper: the encoder also learns to read the full text (an extra
+cross-entropy, ``full_text_weight``), so it is informative from the first step; the encoder is
+a convolutional net with mean-pooling over the selected words (Kim, EMNLP 2014, with a mean
+instead of a max so that every selected word gets a gradient) rather than an RCNN, and trains
+in minutes on a CPU. Written by hand: no maintained library implements rationalisation.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import numpy as np
+
+from fdl_keras.registry import FitConfig, Target, register
+from fdl_keras.serialization import ConfigModel, OptimizerOnlyCompileConfig, serializable
+from fdl_keras.tasks import EXPORT_SAMPLE_SIZE, Classification, make_optimizer
+
+EPS = 1e-6
+INITIAL_BIAS = -2.0
+#: Tokens per review that the contract and export checks use (a real review's first words).
+CHECK_TOKENS = 48
+
+
+# --- layers ----------------------------------------------------------------------------------
+
+
+@serializable
+class PaddingMask(keras.layers.Layer):
+    """``values * [tokens != 0]``: zeroes the time steps of padding (id 0).
+
+    ``values`` is ``(batch, time, features)``, ``tokens`` ``(batch, time)`` integer ids.
+    """
+
+    def call(self, values, tokens):
+        keep = keras.ops.cast(keras.ops.not_equal(tokens, 0), values.dtype)
+        return values * keras.ops.expand_dims(keep, -1)
+
+    def compute_output_shape(self, values_shape, tokens_shape):
+        return values_shape
+
+
+@serializable
+class TokenSelection(keras.layers.Layer):
+    """A Bernoulli(``p``) sample per token from uniform ``noise``, straight-through.
+
+    Forward: ``z = [logit(p) + log(u) - log(1 - u) > 0]`` (exactly Bernoulli(p) for
+    ``u ~ U(0, 1)``; ``u = 0.5`` gives ``p > 0.5``). Backward: the gradient of the relaxed
+    sample ``sigmoid((logit(p) + log(u) - log(1 - u)) / temperature)``.
+
+    Args:
+        temperature: of the relaxation; lower is closer to the hard sample, with noisier
+            gradients.
+    """
+
+    def __init__(self, temperature: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.temperature = temperature
+
+    def call(self, probabilities, noise):
+        ops = keras.ops
+        p = ops.clip(probabilities, EPS, 1.0 - EPS)
+        u = ops.clip(ops.cast(noise, p.dtype), EPS, 1.0 - EPS)
+        score = ops.log(p) - ops.log(1.0 - p) + ops.log(u) - ops.log(1.0 - u)
+        hard = ops.cast(ops.greater(score, 0.0), p.dtype)
+        soft = ops.sigmoid(score / self.temperature)
+        return hard + (soft - ops.stop_gradient(soft))  # value: exactly hard
+
+    def compute_output_shape(self, probabilities_shape, noise_shape):
+        return probabilities_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+@serializable
+class MaskedMeanPooling(keras.layers.Layer):
+    """``sum_t selection_t * features_t / max(sum_t selection_t, 1)``: the mean of the selected
+    steps' features. Unlike max-pooling, every selected word gets a gradient, which the
+    generator needs to learn which words matter; the floor of 1 keeps an empty selection
+    finite."""
+
+    def call(self, features, selection):
+        selection = keras.ops.cast(selection, features.dtype)
+        total = keras.ops.sum(features * selection, axis=1)
+        return total / keras.ops.maximum(keras.ops.sum(selection, axis=1), 1.0)
+
+    def compute_output_shape(self, features_shape, selection_shape):
+        return (features_shape[0], features_shape[2])
+
+
+# --- networks --------------------------------------------------------------------------------
+
+
+@serializable
+class RationaleGenerator(ConfigModel):
+    """Tokens -> per-token selection probabilities (embedding, bidirectional GRU, sigmoid).
+
+    Args:
+        vocabulary_size: token ids are ``0 .. vocabulary_size - 1`` (0 is padding).
+        embedding_dim: width of the word embeddings.
+        units: GRU units per direction.
+    """
+
+    def __init__(
+        self, vocabulary_size: int = 20000, embedding_dim: int = 64, units: int = 32, **kwargs
+    ):
+        arguments = dict(locals())
+        _check_positive(vocabulary_size=vocabulary_size, embedding_dim=embedding_dim, units=units)
+
+        # === Functional Model ===
+        tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        x = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(tokens)
+        x = keras.layers.Bidirectional(
+            keras.layers.GRU(units, return_sequences=True), name="bigru"
+        )(x)
+        # Start by keeping ~12 % of the words (bias logit(0.12) = -2): from 50 % the sparsity
+        # penalty first has to undo a near-uniform selection.
+        p = keras.layers.Dense(
+            1,
+            activation="sigmoid",
+            bias_initializer=keras.initializers.Constant(INITIAL_BIAS),
+            name="selection",
+        )(x)
+        p = PaddingMask(name="padding")(p, tokens)
+        super().__init__(inputs=tokens, outputs=p, **kwargs)
+
+        # === Config ===
+        self._remember(arguments)
+
+
+@serializable
+class RationaleEncoder(ConfigModel):
+    """Tokens and a ``(batch, time, 1)`` mask -> class probabilities from the masked words.
+
+    Args:
+        vocabulary_size: token ids are ``0 .. vocabulary_size - 1``.
+        num_classes: output classes.
+        embedding_dim: width of the word embeddings.
+        filters: convolution filters.
+        kernel_size: convolution width in tokens.
+        dropout: dropout before the output layer.
+    """
+
+    def __init__(
+        self,
+        vocabulary_size: int = 20000,
+        num_classes: int = 2,
+        embedding_dim: int = 64,
+        filters: int = 64,
+        kernel_size: int = 3,
+        dropout: float = 0.3,
+        **kwargs,
+    ):
+        arguments = dict(locals())
+        _check_positive(
+            vocabulary_size=vocabulary_size,
+            num_classes=num_classes,
+            embedding_dim=embedding_dim,
+            filters=filters,
+            kernel_size=kernel_size,
+        )
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+
+        # === Functional Model ===
+        tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        mask = keras.Input(shape=(None, 1), name="mask")
+        x = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(tokens)
+        x = keras.layers.Multiply(name="select_words")([x, mask])
+        x = keras.layers.Conv1D(
+            filters, kernel_size, padding="same", activation="relu", name="conv"
+        )(x)
+        x = MaskedMeanPooling(name="pool")(x, mask)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name="dropout")(x)
+        y = keras.layers.Dense(num_classes, activation="softmax", name="prediction")(x)
+        super().__init__(inputs=[tokens, mask], outputs=y, **kwargs)
+
+        # === Config ===
+        self._remember(arguments)
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if int(value) < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+# --- the cost --------------------------------------------------------------------------------
+
+
+def rationale_cost(y_true, prediction, z, tokens, *, sparsity: float, coherence: float):
+    """Lei et al.'s cost per review: ``(total, prediction loss, fraction kept, transitions)``.
+
+    ``prediction`` are class probabilities ``(batch, classes)``, ``z`` the selection
+    ``(batch, time, 1)``, ``tokens`` the ids (0 = padding, not counted in the length).
+    ``total = CE + sparsity * |z| / n + coherence * sum_t |z_t - z_{t-1}| / n``.
+    """
+    ops = keras.ops
+    z = ops.squeeze(z, -1)
+    real = ops.cast(ops.not_equal(tokens, 0), z.dtype)
+    length = ops.maximum(ops.sum(real, axis=1), 1.0)
+    ce = keras.losses.sparse_categorical_crossentropy(y_true, prediction)
+    kept = ops.sum(z * real, axis=1) / length
+    jumps = ops.abs(z[:, 1:] - z[:, :-1]) * real[:, 1:]
+    transitions = ops.sum(jumps, axis=1) / length
+    return ce + sparsity * kept + coherence * transitions, ce, kept, transitions
+
+
+@functools.lru_cache(maxsize=4)
+def _test_reviews(name: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` test reviews of ``name`` (read once: encoding the corpus takes seconds)."""
+    from fdl_keras.data import load_dataset
+
+    return load_dataset(name, batch_size=size, limit=8 * size).sample_batch(size, "test")
+
+
+# --- the task ------------------------------------------------------------------------------
+
+
+class Rationalisation(Classification):
+    """Trains a :class:`RationaleModel` on ``(token ids, label)`` batches with its own cost;
+    evaluation reports accuracy and the fraction of words kept (``kept``) on the
+    deterministic rationales."""
+
+    label = "rationalisation"
+
+    def builder_args(self, spec, info):
+        return {"vocabulary_size": len(info.vocabulary), "num_classes": info.num_classes}
+
+    def compile(self, spec, model, *, learning_rate=None, total_steps=None, **kwargs):
+        asked = {k: kwargs[k] for k in ("jit_compile", "steps_per_execution") if k in kwargs}
+        model.compile(optimizer=make_optimizer(spec, learning_rate, total_steps), **asked)
+
+    def contract_step(self, spec, model, x, y):
+        if not model.compiled:
+            self.compile(spec, model)
+        return model.fit(x, y, epochs=1, batch_size=len(y), verbose=0).history
+
+    def _tokens(self, spec, model, size: int, settings: Mapping[str, Any] | None = None):
+        name = self.dataset_name(spec, settings)
+        tokens, labels = _test_reviews(name, size)
+        # Ids past the model's vocabulary (a tiny model) become the OOV id 1.
+        vocabulary = model.get_layer("generator").get_config()["vocabulary_size"]
+        tokens = np.where(tokens < vocabulary, tokens, 1)[:, :CHECK_TOKENS].astype(np.int32)
+        return tokens, labels, f"{name} test split, first {CHECK_TOKENS} tokens"
+
+    def example_batch(self, spec, model, size=8):
+        tokens, labels, _ = self._tokens(spec, model, size)
+        noise = np.random.default_rng(0).uniform(size=(*tokens.shape, 1)).astype(np.float32)
+        return [tokens, noise], labels
+
+    def export_sample(self, spec, model, *, settings=None, size=EXPORT_SAMPLE_SIZE):
+        tokens, _, source = self._tokens(spec, model, size, settings)
+        noise = np.full((*tokens.shape, 1), 0.5, np.float32)
+        return [tokens, noise], f"{source}, noise 0.5 (the deterministic rationale)"
+
+
+# --- the model -------------------------------------------------------------------------------
+
+
+@register(
+    "rationale_movie_reviews",
+    chapter=11,
+    dataset="movie_reviews",
+    task=Rationalisation(),
+    target=Target(
+        "accuracy", 0.70, "movie_reviews", "goal: within 5 points of the full-text encoder"
+    ),
+    fit=FitConfig(epochs=8, learning_rate=2e-3, batch_size=32, schedule="constant"),
+    tiny={"embedding_dim": 8, "generator_units": 4, "filters": 8},
+)
+@serializable
+class RationaleModel(OptimizerOnlyCompileConfig, ConfigModel):
+    """Lei et al.'s rationale model: a generator selects words, an encoder classifies them.
+
+    Inputs: ``tokens`` (int ids, 0 = padding) and ``noise`` (``(batch, time, 1)`` uniform in
+    (0, 1); 0.5 everywhere for the deterministic rationale ``p > 0.5``). Outputs: class
+    probabilities, the selection ``z`` and the generator's probabilities ``p``.
+
+    Args:
+        vocabulary_size: token ids are ``0 .. vocabulary_size - 1``.
+        num_classes: output classes.
+        embedding_dim: embedding width of both networks.
+        generator_units: GRU units per direction of the generator.
+        filters, kernel_size, dropout: of the encoder.
+        sparsity: ``lambda1``, the price of the fraction of words kept.
+        coherence: ``lambda2``, the price of each switch between kept and dropped, per word.
+        temperature: of the straight-through relaxation.
+        full_text_weight: weight of an extra cross-entropy of the encoder reading every word
+            (0 disables it). It only trains the encoder, keeping it informative while the
+            generator still selects at random — without it a cold start can collapse to an
+            empty selection, since an untrained encoder gives the words no value.
+
+    Example:
+        >>> model = RationaleModel(vocabulary_size=100, embedding_dim=8, generator_units=4)
+        >>> [tuple(o.shape) for o in model.outputs]
+        [(None, 2), (None, None, 1), (None, None, 1)]
+    """
+
+    #: The contract's steps run on a fixed noise input, so this cost falls deterministically.
+    contract_loss = "loss"
+
+    def __init__(
+        self,
+        vocabulary_size: int = 20000,
+        num_classes: int = 2,
+        embedding_dim: int = 64,
+        generator_units: int = 32,
+        filters: int = 64,
+        kernel_size: int = 3,
+        dropout: float = 0.3,
+        sparsity: float = 0.2,
+        coherence: float = 0.2,
+        temperature: float = 0.5,
+        full_text_weight: float = 1.0,
+        **kwargs,
+    ):
+        arguments = dict(locals())
+        if sparsity < 0 or coherence < 0 or full_text_weight < 0:
+            raise ValueError(
+                "sparsity, coherence and full_text_weight must be >= 0, got "
+                f"{sparsity}, {coherence}, {full_text_weight}"
+            )
+        generator = RationaleGenerator(
+            vocabulary_size, embedding_dim, generator_units, name="generator"
+        )
+        encoder = RationaleEncoder(
+            vocabulary_size, num_classes, embedding_dim, filters, kernel_size, dropout,
+            name="encoder",
+        )  # fmt: skip
+
+        # === Functional Model ===
+        tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        noise = keras.Input(shape=(None, 1), name="noise")
+        p = generator(tokens)
+        z = TokenSelection(temperature, name="sample")(p, noise)
+        z = PaddingMask(name="padding")(z, tokens)
+        y = encoder([tokens, z])
+        super().__init__(inputs=[tokens, noise], outputs=[y, z, p], **kwargs)
+
+        # === Config ===
+        self._remember(arguments)
+        self.generator, self.encoder = generator, encoder
+        self.seed_generator = keras.random.SeedGenerator()
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in ("loss", "prediction_loss", "kept", "transitions")
+        }
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+    @property
+    def metrics(self) -> list:
+        return [*self.trackers.values(), self.accuracy_tracker]
+
+    def submodels(self) -> dict[str, keras.Model]:
+        """The generator (tokens -> selection probabilities) and the encoder (tokens, mask ->
+        class probabilities), each exported and verified on its own."""
+        return {"generator": self.generator, "encoder": self.encoder}
+
+    def compile(self, optimizer=None, learning_rate: float | None = None, **kwargs) -> None:
+        """Adam at ``learning_rate`` (default 2e-3) unless given an optimizer."""
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(learning_rate or 2e-3)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def _tokens_and_noise(self, x, *, sample: bool):
+        """``(tokens, noise)``: the given noise, else a fresh draw (training) or 0.5 (test)."""
+        import tensorflow as tf
+
+        if isinstance(x, (tuple, list)):
+            return x[0], x[1]
+        shape = tf.concat([tf.shape(x), [1]], axis=0)
+        if sample:
+            return x, keras.random.uniform(shape, seed=self.seed_generator)
+        return x, tf.fill(shape, 0.5)
+
+    def _update(self, y, prediction, parts) -> dict:
+        for tracker, value in zip(self.trackers.values(), parts):
+            tracker.update_state(value)
+        self.accuracy_tracker.update_state(y, prediction)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        x, y = data
+        tokens, noise = self._tokens_and_noise(x, sample=True)
+        with tf.GradientTape() as tape:
+            prediction, z, _ = self([tokens, noise], training=True)
+            parts = rationale_cost(
+                y,
+                prediction,
+                z,
+                tokens,
+                sparsity=self._constructor_args["sparsity"],
+                coherence=self._constructor_args["coherence"],
+            )
+            loss = keras.ops.mean(parts[0])
+            weight = self._constructor_args["full_text_weight"]
+            if weight:
+                every_word = keras.ops.cast(keras.ops.not_equal(tokens, 0), "float32")
+                reading_all = self.encoder([tokens, every_word[..., None]], training=True)
+                loss += weight * keras.ops.mean(
+                    keras.losses.sparse_categorical_crossentropy(y, reading_all)
+                )
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return self._update(y, prediction, parts)
+
+    def test_step(self, data):
+        x, y = data
+        tokens, noise = self._tokens_and_noise(x, sample=False)
+        prediction, z, _ = self([tokens, noise], training=False)
+        parts = rationale_cost(
+            y,
+            prediction,
+            z,
+            tokens,
+            sparsity=self._constructor_args["sparsity"],
+            coherence=self._constructor_args["coherence"],
+        )
+        return self._update(y, prediction, parts)
+
+    def rationales(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Deterministic rationales: ``(class probabilities, z (batch, time) in {0, 1})``."""
+        tokens = np.asarray(tokens, np.int32)
+        noise = np.full((*tokens.shape, 1), 0.5, np.float32)
+        prediction, z, _ = self.predict_on_batch([tokens, noise])
+        return np.asarray(prediction), np.asarray(z)[..., 0]

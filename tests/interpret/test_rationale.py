@@ -1,0 +1,111 @@
+"""Lei et al.'s rationale model: the cost against a NumPy reference, the straight-through
+sample, the custom layers' contract and the HTML view (the model contract and export of
+``rationale_movie_reviews`` run in tests/test_model_contract.py and tests/test_export.py)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fdl_keras.interpret import html
+from fdl_keras.interpret.rationale import (
+    MaskedMeanPooling,
+    PaddingMask,
+    RationaleModel,
+    TokenSelection,
+    rationale_cost,
+)
+from fdl_keras.layers.contract import check_layer_contract
+
+
+def numpy_cost(y, prediction, z, tokens, sparsity, coherence):
+    """Lei et al.'s cost per review, one review at a time, padding (id 0) not counted."""
+    totals = []
+    for yi, pi, zi, ti in zip(y, prediction, z[..., 0], tokens):
+        n = int((ti != 0).sum())
+        zi = zi[:n]
+        ce = -np.log(pi[yi])
+        kept = zi.sum() / n
+        transitions = np.abs(np.diff(zi)).sum() / n
+        totals.append(ce + sparsity * kept + coherence * transitions)
+    return np.array(totals)
+
+
+def test_cost_matches_the_numpy_reference():
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(1, 50, size=(5, 12))
+    tokens[1, 7:] = 0  # padded reviews
+    tokens[3, 3:] = 0
+    z = (rng.uniform(size=(5, 12, 1)) < 0.4).astype("float32")
+    prediction = rng.dirichlet([1.0, 1.0], size=5).astype("float32")
+    y = rng.integers(0, 2, size=5)
+    total, *_ = rationale_cost(y, prediction, z, tokens, sparsity=0.3, coherence=0.7)
+    np.testing.assert_allclose(
+        np.asarray(total), numpy_cost(y, prediction, z, tokens, 0.3, 0.7), rtol=1e-5
+    )
+
+
+def test_selection_is_a_bernoulli_sample_with_a_straight_through_gradient():
+    layer = TokenSelection(temperature=0.5)
+    p = np.array([[[0.1], [0.5], [0.8]]], "float32")
+    # noise 0.5: the deterministic rationale p > 0.5
+    np.testing.assert_array_equal(layer(p, np.full_like(p, 0.5))[0, :, 0], [0.0, 0.0, 1.0])
+    # uniform noise: selected with probability p
+    noise = np.random.default_rng(0).uniform(size=(20000, 3, 1)).astype("float32")
+    frequency = np.asarray(layer(np.repeat(p, 20000, axis=0), noise)).mean(axis=0)[:, 0]
+    np.testing.assert_allclose(frequency, [0.1, 0.5, 0.8], atol=0.02)
+    # the value is exactly 0/1, the gradient that of the relaxed sample (non-zero)
+    p_var = tf.Variable(p)
+    with tf.GradientTape() as tape:
+        z = layer(p_var, np.full_like(p, 0.3))
+        total = tf.reduce_sum(z)
+    assert set(np.unique(np.asarray(z))) <= {0.0, 1.0}
+    assert np.all(np.asarray(tape.gradient(total, p_var)) > 0)
+
+
+@pytest.mark.parametrize(
+    "factory, inputs",
+    [
+        (lambda: PaddingMask(), [np.ones((2, 5, 3), "float32"), np.array([[1, 2, 0, 0, 0]] * 2)]),
+        (
+            lambda: TokenSelection(0.3),
+            [np.full((2, 5, 1), 0.7, "float32"), np.full((2, 5, 1), 0.5, "float32")],
+        ),
+        (
+            lambda: MaskedMeanPooling(),
+            [np.arange(30, dtype="float32").reshape(2, 5, 3), np.ones((2, 5, 1), "float32")],
+        ),
+    ],
+)
+def test_layers_hold_the_layer_contract(factory, inputs, tmp_path):
+    check_layer_contract(factory, inputs, tmp_path)
+
+
+def test_padding_is_never_selected_and_the_mean_ignores_unselected_words():
+    tokens = np.array([[5, 6, 0, 0]])
+    out = PaddingMask()(np.ones((1, 4, 1), "float32"), tokens)
+    np.testing.assert_array_equal(np.asarray(out)[0, :, 0], [1, 1, 0, 0])
+    features = np.array([[[1.0], [3.0], [100.0]]], "float32")
+    mean = MaskedMeanPooling()(features, np.array([[[1.0], [1.0], [0.0]]], "float32"))
+    np.testing.assert_allclose(np.asarray(mean), [[2.0]])
+
+
+def test_training_lowers_the_cost_and_rationales_are_binary():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(2, 30, size=(64, 20)).astype("int32")
+    labels = (tokens[:, 0] % 2).astype("int32")  # the first word decides the class
+    model = RationaleModel(30, embedding_dim=8, generator_units=4, filters=8, sparsity=0.1)
+    model.compile(learning_rate=1e-2)
+    history = model.fit(tokens, labels, epochs=6, batch_size=32, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0], history["loss"]
+    prediction, z = model.rationales(tokens)
+    assert prediction.shape == (64, 2) and set(np.unique(z)) <= {0.0, 1.0}
+
+
+def test_html_view_highlights_the_kept_words_and_escapes():
+    page = html.rationale_page([["a", "<b>", "c"]], [[0.0, 1.0, 0.0]], ["label pos"])
+    assert "&lt;b&gt;" in page and "<b>" not in page.replace("<body", "")
+    assert page.count("rgba(255,200,0,1.00)") == 1 and page.count("rgba(255,200,0,0.00)") == 2
+    with pytest.raises(ValueError, match="2 tokens but 3 weights"):
+        html.highlight(["a", "b"], [1, 2, 3])
