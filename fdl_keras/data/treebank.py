@@ -38,6 +38,23 @@ def _zip(name: str) -> Path:
     )
 
 
+def _per_corpus(corpus: str):
+    """``functools.lru_cache`` whose key also holds the corpus file (path and modification
+    time): another ``FDL_DATA_DIR`` or a replaced file is read again, never served stale."""
+
+    def wrap(fn):
+        cached = functools.lru_cache(maxsize=4)(lambda key, *args: fn(*args))
+
+        @functools.wraps(fn)
+        def call(*args):
+            path = _zip(corpus)
+            return cached((str(path), path.stat().st_mtime), *args)
+
+        return call
+
+    return wrap
+
+
 def _open(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
@@ -121,7 +138,7 @@ def dependency_sentences(validation_fraction: float = 0.1):
     return list(sentences), file_split(files, validation_fraction)
 
 
-@functools.lru_cache(maxsize=4)
+@_per_corpus("treebank")
 def tagger_vocabulary(validation_fraction: float = 0.1):
     """``(word vocabulary, tags)`` of the tagger's training split."""
     from fdl_keras.sequence.text import Vocabulary, normalise_word
@@ -132,7 +149,7 @@ def tagger_vocabulary(validation_fraction: float = 0.1):
     return Vocabulary.build(train, min_count=2), tuple(tags)
 
 
-@functools.lru_cache(maxsize=4)
+@_per_corpus("dependency_treebank")
 def parser_vocabularies(validation_fraction: float = 0.1):
     """``(word vocabulary, tag vocabulary)`` of the parser (both hold ``<root>``)."""
     from fdl_keras.sequence.text import OOV, PAD, Vocabulary, normalise_word
@@ -154,7 +171,7 @@ def parser_ids(words, tags, word_vocabulary, tag_vocabulary) -> tuple[np.ndarray
     return word_ids, tag_vocabulary.encode([ROOT, *tags])
 
 
-@functools.lru_cache(maxsize=2)
+@_per_corpus("treebank")
 def _tagger_arrays(validation_fraction: float) -> dict:
     from fdl_keras.sequence.text import window_features
 
@@ -170,7 +187,7 @@ def _tagger_arrays(validation_fraction: float) -> dict:
     return arrays
 
 
-@functools.lru_cache(maxsize=2)
+@_per_corpus("dependency_treebank")
 def _parser_arrays(validation_fraction: float) -> dict:
     from fdl_keras.sequence.transitions import is_projective, oracle_examples
 

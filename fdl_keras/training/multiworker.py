@@ -71,9 +71,14 @@ def worker_run_dir(run_dir: Path, index: int) -> Path:
     return run_dir if index == 0 else run_dir.with_name(f"{run_dir.name}.worker-{index}")
 
 
-def distribute(strategy, dataset):
+def distribute(strategy, dataset, weigh_slices: bool = True):
     """``dataset`` (global batches) as a distributed dataset: replica ``r`` of ``R`` gets the
-    ``r``-th contiguous slice of every batch. Auto-sharding is OFF (set explicitly)."""
+    ``r``-th contiguous slice of every batch. Auto-sharding is OFF (set explicitly).
+
+    With ``weigh_slices`` and more than one replica, ``(x, y)`` slices get sample weights of
+    their share of the batch (see below); a model with its own ``train_step`` that takes
+    ``(x, y)`` only gets plain slices (an uneven last batch then weighs its examples slightly
+    differently from one process)."""
     import tensorflow as tf
 
     options = tf.data.Options()
@@ -87,7 +92,7 @@ def distribute(strategy, dataset):
             size = tf.shape(tf.nest.flatten(batch)[0])[0]
             start, stop = index * size // count, (index + 1) * size // count
             part = tf.nest.map_structure(lambda t: t[start:stop], batch)
-            if len(part) not in (2, 3):  # inputs only (a model with its own train_step)
+            if not weigh_slices or count == 1 or len(part) not in (2, 3):
                 return part[0] if len(part) == 1 else part
             # Keras divides each replica's mean loss by the replica count; a short last batch
             # splits unevenly, so weight each slice by its share to get the global batch's mean.
@@ -105,16 +110,19 @@ def distribute(strategy, dataset):
 def _run_steps(strategy, model, dataset, step_name: str, on_batch=None) -> dict[str, float]:
     """Runs ``model.<step_name>`` on every batch of ``dataset`` with ``strategy.run``; returns
     the running logs over all workers (metric states are summed across replicas on read)."""
+    import keras
     import tensorflow as tf
 
     step = getattr(model, step_name)
+    # Keras' own steps take (x, y, sample_weight); a model's own step may take (x, y) only.
+    default_step = getattr(type(model), step_name) is getattr(keras.Model, step_name)
 
     @tf.function
     def distributed_step(batch):
         return strategy.run(step, args=(batch,))
 
     logs: dict[str, float] = {}
-    for index, batch in enumerate(distribute(strategy, dataset)):
+    for index, batch in enumerate(distribute(strategy, dataset, weigh_slices=default_step)):
         if on_batch is not None:
             on_batch(index, None)
         distributed_step(batch)
