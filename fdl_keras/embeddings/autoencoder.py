@@ -198,7 +198,8 @@ class Autoencoder(ConfigModel):
 @keras.saving.register_keras_serializable(package="fdl_keras")
 def squared_error_per_image(y_true, y_pred):
     """Sum over the pixels of the squared error (Hinton & Salakhutdinov's figure of merit)."""
-    error = keras.ops.square(y_true - y_pred)
+    y_pred = keras.ops.cast(y_pred, "float32")  # a 16-bit model's output (mixed precision)
+    error = keras.ops.square(keras.ops.cast(y_true, "float32") - y_pred)
     return keras.ops.sum(keras.ops.reshape(error, (keras.ops.shape(error)[0], -1)), axis=1)
 
 

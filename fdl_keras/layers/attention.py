@@ -27,8 +27,9 @@ MASK_VALUE = -1e9
 def masked_softmax(scores, mask):
     """Softmax over the last axis where ``mask`` (1 keep, 0 drop; broadcast) drops keys
     exactly: a dropped key gets probability 0, so its value never reaches the output."""
-    scores = scores + (1.0 - ops.cast(mask, scores.dtype)) * MASK_VALUE
-    return ops.softmax(scores, axis=-1)
+    dtype = scores.dtype  # float32 here: -1e9 is -inf in float16, and 0 * -inf is NaN
+    scores = ops.cast(scores, "float32") + (1.0 - ops.cast(mask, "float32")) * MASK_VALUE
+    return ops.cast(ops.softmax(scores, axis=-1), dtype)
 
 
 class _RecurrentAttention(keras.layers.Layer):

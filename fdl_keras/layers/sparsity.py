@@ -42,6 +42,7 @@ class KLSparsity(keras.regularizers.Regularizer):
         self.beta = float(beta)
 
     def __call__(self, activations):
+        activations = ops.cast(activations, "float32")  # the penalty in float32 (mixed precision)
         rho_hat = ops.clip(ops.mean(activations, axis=0), 1e-6, 1.0 - 1e-6)
         rho = self.rho
         kl = rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat))

@@ -24,7 +24,7 @@ from fdl_keras.memory.dnc import DNCCell
 from fdl_keras.memory.ntm import NTMCell
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
-from fdl_keras.tasks import EXPORT_SAMPLE_SIZE, FitTask, check_learning_rate
+from fdl_keras.tasks import EXPORT_SAMPLE_SIZE, FIT_OPTIONS, FitTask, check_learning_rate
 
 CORES = ("ntm", "dnc", "lstm")
 #: Gradient norm clipping of every chapter-12 optimizer (the NTM papers clip too).
@@ -73,6 +73,9 @@ class MemoryTask(FitTask):
     """
 
     label = "memory sequence"
+    #: No ``precision``: the DNC's allocation (log-usage products) and the NTM's sharpening need
+    #: float32; a 16-bit policy is refused in one line rather than half-supported.
+    options = FIT_OPTIONS - {"precision"}
 
     def __init__(self, objective: str):
         if objective not in ("bits", "answers"):
