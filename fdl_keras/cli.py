@@ -452,6 +452,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `fdl info X | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:  # a data file damaged after it was checked (TFRecord checksums)
+        if type(exc).__name__ != "DataLossError" or "tensorflow" not in sys.modules:
+            raise
+        from fdl_keras.data.tfrecord import describe_data_loss
+
+        print(f"fdl: error: {describe_data_loss(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -90,3 +90,24 @@ def test_damaged_or_misused_shards_are_refused_in_one_line(shards, tmp_path):
             (copy / f.name).write_bytes(f.read_bytes())
     with pytest.raises(DatasetNotFoundError, match=r"test-00001-of-00003.tfrecord is missing"):
         load_dataset(f"tfrecord:{copy}")
+
+
+def test_a_shard_damaged_after_writing_stops_training_with_one_line_naming_it(
+    shards, tmp_path, capsys
+):
+    from fdl_keras import cli
+
+    copy = tmp_path / "digits"
+    copy.mkdir()
+    for f in shards.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    damaged = copy / shard_name("train", 1, 3)
+    data = bytearray(damaged.read_bytes())
+    data[100:140] = bytes(40)  # inside the second record: its checksum no longer matches
+    damaged.write_bytes(bytes(data))
+    argv = ["train", "mnist_mlp", "--dataset", f"tfrecord:{copy}", "--epochs", "1"]
+    rc = cli.main([*argv, "--run-dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert f"{damaged} is damaged (corrupted record" in err
+    assert f"fdl data to-tfrecord digits {copy} --overwrite" in err

@@ -11,7 +11,8 @@ shard ``i mod N``.
 read in parallel with ``interleave`` (AUTOTUNE, deterministic), so with no shuffle the
 examples come back in the written order; the training split is shuffled per epoch as a function
 of ``(seed, epoch)`` (the shard order, then a seeded shuffle buffer), so a resumed run sees the
-same batches.
+same batches. A shard damaged after it was written surfaces as TensorFlow's ``DataLossError``
+mid-epoch; :func:`describe_data_loss` names the damaged file (the CLI turns it into one line).
 ``num_workers``/``worker_index`` give each worker its own shards (for input pipelines that split
 by file; the auto-shard policy is then set OFF explicitly, since the sharding is done here).
 ``fdl train --strategy multiworker`` reads every shard on every worker and splits each global
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -37,6 +39,7 @@ INFO_FILE = "dataset.json"
 SPLITS = ("train", "validation", "test")
 SAMPLE_SIZE = 256  # examples per split kept in memory for export checks and plots
 SHUFFLE_BUFFER = 10_000
+_LOADED: set[Path] = set()  # shard folders read in this process, for describe_data_loss
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -190,6 +193,7 @@ def load_tfrecords(
         raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
     directory = Path(directory).expanduser()
     manifest = read_manifest(directory)
+    _LOADED.add(directory)
     shards, counts = manifest["shards"], manifest["counts"]
     (x_spec, y_spec) = manifest["features"]
     features = {
@@ -274,3 +278,36 @@ def load_tfrecords(
     )
     uses_order = shuffle or augment_element is not None
     return Dataset(train, validation, test, info, arrays, order if uses_order else None)
+
+
+def describe_data_loss(exc: Exception) -> str:
+    """One line for a ``DataLossError`` met while reading: which shard is damaged, and the fix.
+
+    Reads every shard of the folders loaded in this process (only after a failure) to find the
+    first whose records fail their checksums.
+    """
+    import tensorflow as tf
+
+    reason = _reason(exc)
+    for directory in sorted(_LOADED):
+        for path in sorted(directory.glob("*.tfrecord")):
+            try:
+                for _ in tf.data.TFRecordDataset(str(path)):
+                    pass
+            except tf.errors.DataLossError as found:
+                try:
+                    dataset = json.loads((directory / INFO_FILE).read_text())["dataset"]
+                except (OSError, ValueError, KeyError):
+                    dataset = "DATASET"
+                return (
+                    f"{path} is damaged ({_reason(found)}); write the shards again with "
+                    f"`fdl data to-tfrecord {dataset} {directory} --overwrite`"
+                )
+    return f"damaged input data ({reason}); check the dataset's files and write them again"
+
+
+def _reason(exc: Exception) -> str:
+    """TensorFlow's message without its op and device decorations."""
+    text = str(getattr(exc, "message", exc)).strip().splitlines()[0]
+    text = re.sub(r"\{\{.*?\}\}|\[.*?\]|\bname:\s*$", "", text)
+    return " ".join(text.split()) or type(exc).__name__
