@@ -7,9 +7,18 @@ embedding's mask (id 0) makes the LSTM skip padded steps and the pooling ignore 
 position never changes an output, and the model exports to ONNX with a dynamic time axis.
 Pooling is the masked maximum and/or mean of the LSTM's outputs over time.
 
+Trained on 1,620 reviews, the network memorises its training set within a few epochs, so two
+regularisers matter more than its size: word dropout (while training, each token becomes the
+OOV id with probability 0.3, Iyyer et al. 2015, Bowman et al. 2016) and keeping the weights of
+the epoch with the best validation accuracy (:class:`SentimentTask`). The measured effect is in
+``benchmarks/RESULTS_sequence.md``.
+
 References: Hochreiter & Schmidhuber, "Long Short-Term Memory", 1997; Pang & Lee, "A
-Sentimental Education", ACL 2004; Maas et al., "Learning Word Vectors for Sentiment Analysis",
-ACL 2011 (IMDB); Buduma et al., *Fundamentals of Deep Learning* (2nd ed.), ch. 9.
+Sentimental Education", ACL 2004; Iyyer et al., "Deep Unordered Composition Rivals Syntactic
+Methods for Text Classification", ACL 2015; Bowman et al., "Generating Sentences from a
+Continuous Space", CoNLL 2016 (word dropout to the unknown-word token); Maas et al.,
+"Learning Word Vectors for Sentiment Analysis", ACL 2011 (IMDB); Buduma et al.,
+*Fundamentals of Deep Learning* (2nd ed.), ch. 9.
 """
 
 from __future__ import annotations
@@ -57,13 +66,87 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
         return (input_shape[0], input_shape[2])
 
 
+@serializable
+class WordDropout(keras.layers.Layer):
+    """While training, replaces each real token id by the OOV id with probability ``rate``
+    (padding, id 0, is left alone so the mask is unchanged); the identity at inference.
+
+    Example:
+        >>> ids = np.array([[5, 6, 0]], "int32")
+        >>> WordDropout(0.5)(ids).numpy()  # not training: unchanged
+        array([[5, 6, 0]], dtype=int32)
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"rate must be in [0, 1), got {rate}")
+        self.rate = rate
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training or not self.rate:
+            return inputs
+        draw = keras.random.uniform(keras.ops.shape(inputs), seed=self.seed_generator)
+        drop = keras.ops.logical_and(draw < self.rate, keras.ops.not_equal(inputs, 0))
+        return keras.ops.where(drop, keras.ops.full_like(inputs, OOV_ID), inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class BestValidationWeights(keras.callbacks.Callback):
+    """Puts back, when training ends, the weights of the epoch with the highest ``monitor``
+    (validation accuracy): with 1,620 training reviews the model fits them within a few epochs
+    and later epochs only memorise. Does nothing when there is no validation split. A resumed
+    run picks the best of the epochs it trained after resuming.
+    """
+
+    def __init__(self, monitor: str = "val_accuracy"):
+        super().__init__()
+        self.monitor = monitor
+        self.best = -np.inf
+        self.best_epoch = None
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and float(value) > self.best:
+            self.best, self.best_epoch = float(value), epoch
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class SentimentTask(TextClassificationTask):
+    """Text classification that keeps the best-validation epoch's weights
+    (:class:`BestValidationWeights`); the saved, evaluated and exported model is that one."""
+
+    def train(self, spec, options):
+        keep_best = BestValidationWeights()
+        options = {**options, "callbacks": [*(options.get("callbacks") or []), keep_best]}
+        result = super().train(spec, options)
+        if keep_best.best_epoch is not None:
+            result.extras["best_epoch"] = keep_best.best_epoch + 1
+            result.extras["best_val_accuracy"] = keep_best.best
+        return result
+
+
 @register(
     "lstm_sentiment",
     chapter=9,
     dataset="movie_reviews",
-    task=TextClassificationTask(),
-    target=Target("accuracy", 0.85, "movie_reviews", "TF-IDF + logistic regression ~ 85%"),
-    fit=FitConfig(epochs=8, learning_rate=2e-3, batch_size=32),
+    task=SentimentTask(),
+    target=Target(
+        "accuracy", 0.85, "movie_reviews", "TF-IDF + logistic regression 91% on the same split"
+    ),
+    fit=FitConfig(epochs=12, learning_rate=2e-3, batch_size=32),
     tiny={"vocabulary_size": 64, "embedding_dim": 8, "lstm_units": 4},
 )
 @serializable
@@ -79,6 +162,8 @@ class LSTMSentiment(ConfigModel):
         pooling: ``"max"``, ``"mean"`` or ``"max_mean"`` (both, concatenated) over time.
         embedding_dropout: rate of dropping whole embedding channels (``SpatialDropout1D``).
         dropout: dropout before the output layer.
+        word_dropout: while training, the probability that a token is replaced by the OOV id
+            (:class:`WordDropout`); 0 leaves the layer out.
         output_activation: ``"softmax"`` for probabilities, ``None`` for logits.
 
     Example:
@@ -97,21 +182,28 @@ class LSTMSentiment(ConfigModel):
         pooling: str = "max_mean",
         embedding_dropout: float = 0.3,
         dropout: float = 0.5,
+        word_dropout: float = 0.3,
         output_activation: str | None = "softmax",
         **kwargs,
     ):
         arguments = dict(locals())
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        for what, rate in (("embedding_dropout", embedding_dropout), ("dropout", dropout)):
+        rates = (
+            ("embedding_dropout", embedding_dropout),
+            ("dropout", dropout),
+            ("word_dropout", word_dropout),
+        )
+        for what, rate in rates:
             if not 0.0 <= rate < 1.0:
                 raise ValueError(f"{what} must be in [0, 1), got {rate}")
 
         # === Functional Model ===
         inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        ids = WordDropout(word_dropout, name="word_dropout")(inputs) if word_dropout else inputs
         x = keras.layers.Embedding(
             vocabulary_size, embedding_dim, mask_zero=True, name="embedding"
-        )(inputs)
+        )(ids)
         if embedding_dropout:
             x = keras.layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
         lstm = keras.layers.LSTM(lstm_units, return_sequences=True, name="lstm")
@@ -135,4 +227,11 @@ class LSTMSentiment(ConfigModel):
         return x
 
 
-__all__ = ["POOLINGS", "LSTMSentiment", "MaskedGlobalMaxPooling1D"]
+__all__ = [
+    "POOLINGS",
+    "BestValidationWeights",
+    "LSTMSentiment",
+    "MaskedGlobalMaxPooling1D",
+    "SentimentTask",
+    "WordDropout",
+]

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from fdl_keras.sequence.sentiment import LSTMSentiment, MaskedGlobalMaxPooling1D
+from fdl_keras.sequence.sentiment import (
+    BestValidationWeights,
+    LSTMSentiment,
+    MaskedGlobalMaxPooling1D,
+    WordDropout,
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +21,12 @@ def model():
 
 @pytest.mark.parametrize(
     "settings",
-    [{"pooling": "max_mean"}, {"pooling": "max", "bidirectional": False}, {"pooling": "mean"}],
+    [
+        {"pooling": "max_mean"},
+        {"pooling": "max", "bidirectional": False},
+        {"pooling": "mean", "word_dropout": 0.0},
+        {"word_dropout": 0.25},
+    ],
 )
 def test_a_padded_position_never_changes_an_output(settings):
     import keras
@@ -75,3 +85,45 @@ def test_bad_settings_raise():
         LSTMSentiment(pooling="last")
     with pytest.raises(ValueError, match="dropout must be in"):
         LSTMSentiment(dropout=1.5)
+    with pytest.raises(ValueError, match="word_dropout must be in"):
+        LSTMSentiment(word_dropout=-0.1)
+
+
+def test_word_dropout_replaces_only_real_tokens_while_training(tmp_path):
+    from fdl_keras.layers.contract import check_layer_contract
+
+    ids = np.full((64, 50), 7, np.int32)
+    ids[:, 40:] = 0
+    layer = WordDropout(0.3, seed=0)
+    np.testing.assert_array_equal(layer(ids).numpy(), ids)  # inference: the identity
+    dropped = layer(ids, training=True).numpy()
+    np.testing.assert_array_equal(dropped[:, 40:], 0)  # padding (the mask) is untouched
+    assert set(np.unique(dropped[:, :40])) == {1, 7}  # a real token becomes OOV (1) or stays
+    assert 0.25 < (dropped[:, :40] == 1).mean() < 0.35
+    check_layer_contract(lambda: WordDropout(0.3, seed=0), ids, tmp_path)
+    with pytest.raises(ValueError, match="rate must be in"):
+        WordDropout(1.0)
+
+
+def test_best_validation_weights_puts_back_the_best_epoch():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    keep = BestValidationWeights()
+    keep.set_model(model)
+    snapshots = []
+    for epoch, accuracy in enumerate([0.5, 0.8, 0.7, 0.8]):
+        model.set_weights([np.full((2, 1), epoch, "float32"), np.zeros(1, "float32")])
+        snapshots.append(model.get_weights())
+        keep.on_epoch_end(epoch, {"val_accuracy": accuracy})
+    keep.on_train_end()
+    assert keep.best_epoch == 1  # the first of equal bests
+    np.testing.assert_array_equal(model.get_weights()[0], snapshots[1][0])
+    # No validation split: nothing is kept and the weights stay.
+    silent = BestValidationWeights()
+    silent.set_model(model)
+    silent.on_epoch_end(0, {"accuracy": 0.9})
+    silent.on_train_end()
+    assert silent.best_epoch is None
+    np.testing.assert_array_equal(model.get_weights()[0], snapshots[1][0])
