@@ -18,8 +18,9 @@ from fdl_keras.interpret.rationale import (
 from fdl_keras.layers.contract import check_layer_contract
 
 
-def numpy_cost(y, prediction, z, tokens, sparsity, coherence):
-    """Lei et al.'s cost per review, one review at a time, padding (id 0) not counted."""
+def numpy_cost(y, prediction, z, tokens, sparsity, coherence, target=None):
+    """Lei et al.'s cost per review, one review at a time, padding (id 0) not counted; with a
+    ``target`` fraction the sparsity term prices ``|kept - target|``."""
     totals = []
     for yi, pi, zi, ti in zip(y, prediction, z[..., 0], tokens):
         n = int((ti != 0).sum())
@@ -27,11 +28,13 @@ def numpy_cost(y, prediction, z, tokens, sparsity, coherence):
         ce = -np.log(pi[yi])
         kept = zi.sum() / n
         transitions = np.abs(np.diff(zi)).sum() / n
-        totals.append(ce + sparsity * kept + coherence * transitions)
+        budget = kept if target is None else abs(kept - target)
+        totals.append(ce + sparsity * budget + coherence * transitions)
     return np.array(totals)
 
 
-def test_cost_matches_the_numpy_reference():
+@pytest.mark.parametrize("target", [None, 0.25])
+def test_cost_matches_the_numpy_reference(target):
     rng = np.random.default_rng(0)
     tokens = rng.integers(1, 50, size=(5, 12))
     tokens[1, 7:] = 0  # padded reviews
@@ -39,9 +42,11 @@ def test_cost_matches_the_numpy_reference():
     z = (rng.uniform(size=(5, 12, 1)) < 0.4).astype("float32")
     prediction = rng.dirichlet([1.0, 1.0], size=5).astype("float32")
     y = rng.integers(0, 2, size=5)
-    total, *_ = rationale_cost(y, prediction, z, tokens, sparsity=0.3, coherence=0.7)
+    total, *_ = rationale_cost(
+        y, prediction, z, tokens, sparsity=0.3, coherence=0.7, target_fraction=target
+    )
     np.testing.assert_allclose(
-        np.asarray(total), numpy_cost(y, prediction, z, tokens, 0.3, 0.7), rtol=1e-5
+        np.asarray(total), numpy_cost(y, prediction, z, tokens, 0.3, 0.7, target), rtol=1e-5
     )
 
 
@@ -109,3 +114,12 @@ def test_html_view_highlights_the_kept_words_and_escapes():
     assert page.count("rgba(255,200,0,1.00)") == 1 and page.count("rgba(255,200,0,0.00)") == 2
     with pytest.raises(ValueError, match="2 tokens but 3 weights"):
         html.highlight(["a", "b"], [1, 2, 3])
+
+
+def test_target_fraction_is_in_the_config_and_checked():
+    model = RationaleModel(30, embedding_dim=4, generator_units=2, filters=4, target_fraction=0.2)
+    config = model.get_config()
+    assert config["target_fraction"] == 0.2
+    assert RationaleModel.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="target_fraction must be in"):
+        RationaleModel(30, target_fraction=1.5)
