@@ -11,8 +11,9 @@ the word2vec task does for ``fdl train word2vec_brown --dataset PATH``.
 Everything per pair happens in ``tf.data`` (Mikolov et al. 2013, and the word2vec C code):
 subsampling of frequent words (keep probability ``(sqrt(f / (s T)) + 1) (s T) / f``), dynamic
 windows (each target draws its window ``b`` uniformly from ``1..window``), and negatives drawn
-from a table of word ids in proportion to ``count ** 0.75``. Sentences are shuffled, grouped,
-and turned into pairs with vectorised gathers: no Python loop per pair.
+from a table of word ids in proportion to ``count ** 0.75``. A training epoch's pairs are made
+at once, by vectorised ops over the whole text (no Python loop per pair or per sentence), then
+shuffled and cut into batches.
 
 References: Mikolov et al., "Distributed Representations of Words and Phrases and their
 Compositionality", NIPS 2013; Francis & Kucera, Brown Corpus Manual (1979).
@@ -47,10 +48,9 @@ class SkipGramConfig:
     sample: float = 1e-3
     power: float = 0.75
     table_size: int = 1_000_000
-    sentences_per_chunk: int = 256
 
     def check(self) -> None:
-        for what in ("min_count", "window", "table_size", "sentences_per_chunk"):
+        for what in ("min_count", "window", "table_size"):
             if getattr(self, what) < 1:
                 raise InvalidInputError(f"{what} must be >= 1, got {getattr(self, what)}")
         if self.negatives < 0:
@@ -207,12 +207,6 @@ def unigram_table(counts: np.ndarray, power: float = 0.75, size: int = 1_000_000
     return np.repeat(np.arange(len(counts), dtype=np.int32), np.diff(ends, prepend=0))
 
 
-def expected_pairs(counts: np.ndarray, keep: np.ndarray, window: int) -> int:
-    """Mean number of (target, context) pairs per epoch, ignoring sentence ends: each kept word
-    pairs with ``2 b`` neighbours, ``b`` uniform on ``1..window``."""
-    return int(round(float((counts * keep).sum()) * (window + 1)))
-
-
 # --- the tf.data pipeline ----------------------------------------------------------------------
 
 
@@ -230,65 +224,85 @@ def skipgram_pipeline(
     """Batches of ``(targets, contexts)``: ``targets`` ``(batch,)`` int32, ``contexts``
     ``(batch, 1 + negatives)`` int32 whose first column is the true context word.
 
-    Per epoch (``shuffle``): the sentences are shuffled, every occurrence is subsampled and
-    draws its window anew, and negatives are drawn anew; without ``shuffle`` every pass gives
-    the same batches (a fixed evaluation set).
+    With ``shuffle`` (training) every pass is a new epoch: each occurrence is subsampled and
+    draws its window anew, the epoch's pairs are shuffled and draw new negatives. The pipeline
+    has a stated length: every epoch is the same number of full batches, the first epoch's
+    pair count rounded up (pairs vary by a fraction of a percent between epochs; a short epoch
+    repeats a few of its own pairs, a long one leaves a few out), so
+    Keras can run many steps per call. Without ``shuffle`` every pass gives the same pairs, in
+    corpus order, the last batch short (a fixed evaluation set).
+
+    Raises:
+        InvalidInputError: the text gives no pair at all (no sentence of two kept words).
     """
     import tensorflow as tf
 
-    sentences = tf.RaggedTensor.from_row_lengths(ids, row_lengths)
-    keep_t = tf.constant(keep)
-    table_t = tf.constant(table)
-    window, negatives = config.window, config.negatives
-    offsets = [d for d in range(-window, window + 1) if d != 0]
+    if len(ids) == 0:
+        raise InvalidInputError("the text gives no skip-gram pairs: pass more text")
+    words = tf.constant(ids, tf.int32)
+    sentence = tf.constant(np.repeat(np.arange(len(row_lengths)), row_lengths), tf.int32)
+    keep_t, table_t = tf.constant(keep), tf.constant(table)
+    offsets = tf.constant([d for d in range(-config.window, config.window + 1) if d != 0])
 
-    def pairs(chunk_seed, chunk):
-        flat, rows = chunk.flat_values, chunk.value_rowids()
-        seeds = tf.random.experimental.stateless_split(tf.stack([chunk_seed, seed]), 2)
-        kept = tf.random.stateless_uniform(tf.shape(flat), seed=seeds[0]) < tf.gather(keep_t, flat)
-        flat, rows = tf.boolean_mask(flat, kept), tf.boolean_mask(rows, kept)
+    def epoch_pairs(seeds):
+        """All ``(target, context)`` pairs of one pass, in corpus order (vectorised over the
+        whole text: one ``(kept words, 2 window)`` grid of neighbours, masked)."""
+        kept = tf.random.stateless_uniform(tf.shape(words), seed=seeds[0])
+        kept = kept < tf.gather(keep_t, words)
+        flat, rows = tf.boolean_mask(words, kept), tf.boolean_mask(sentence, kept)
         n = tf.shape(flat)[0]
         spans = tf.random.stateless_uniform(
-            [n], seed=seeds[1], minval=1, maxval=window + 1, dtype=tf.int32
+            [n], seed=seeds[1], minval=1, maxval=config.window + 1, dtype=tf.int32
         )
-        position = tf.range(n)
-        targets, contexts = [], []
-        for d in offsets:
-            other = position + d
-            inside = (other >= 0) & (other < n)
-            other = tf.clip_by_value(other, 0, tf.maximum(n - 1, 0))
-            valid = inside & (tf.gather(rows, other) == rows) & (abs(d) <= spans)
-            targets.append(tf.boolean_mask(flat, valid))
-            contexts.append(tf.boolean_mask(tf.gather(flat, other), valid))
-        return tf.concat(targets, 0), tf.concat(contexts, 0)
+        other = tf.range(n)[:, None] + offsets[None, :]
+        inside = (other >= 0) & (other < n)
+        other = tf.clip_by_value(other, 0, tf.maximum(n - 1, 0))
+        valid = (
+            inside
+            & (tf.gather(rows, other) == rows[:, None])
+            & (tf.abs(offsets)[None, :] <= spans[:, None])
+        )
+        targets = tf.boolean_mask(tf.broadcast_to(flat[:, None], tf.shape(other)), valid)
+        return targets, tf.boolean_mask(tf.gather(flat, other), valid)
 
-    def with_negatives(batch_seed, batch):
-        targets, positives = batch
+    def with_negatives(targets, positives, seed_):
         draws = tf.random.stateless_uniform(
-            [tf.shape(targets)[0], negatives],
-            seed=tf.stack([batch_seed, seed + 1]),
-            maxval=len(table),
-            dtype=tf.int32,
+            [tf.shape(targets)[0], config.negatives], seed=seed_, maxval=len(table), dtype=tf.int32
         )
-        contexts = tf.concat([positives[:, None], tf.gather(table_t, draws)], axis=1)
-        return targets, contexts
+        return targets, tf.concat([positives[:, None], tf.gather(table_t, draws)], axis=1)
 
-    def numbered(ds):
-        # A seed per element: new draws every pass when shuffling; otherwise the element's
-        # position, so every pass, in any process, draws the same (a fixed evaluation set).
-        if shuffle:
-            keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        else:
-            keys = tf.data.Dataset.counter()
-        return tf.data.Dataset.zip(keys.map(lambda k: tf.cast(k % (2**31 - 1), tf.int32)), ds)
+    def split(key):
+        return tf.random.experimental.stateless_split(tf.stack([key, seed]), 4)
 
-    ds = tf.data.Dataset.from_tensor_slices(sentences)
-    if shuffle:
-        ds = ds.shuffle(len(row_lengths), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.ragged_batch(config.sentences_per_chunk)
-    ds = numbered(ds).map(pairs, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.rebatch(batch_size)
-    ds = numbered(ds).map(with_negatives, num_parallel_calls=tf.data.AUTOTUNE)
+    if not shuffle:  # a fixed set: drawn once, here
+        targets, contexts = with_negatives(*epoch_pairs(split(0)), split(0)[3])
+        if int(tf.size(targets)) == 0:
+            raise InvalidInputError("the text gives no skip-gram pairs: pass more text")
+        return tf.data.Dataset.from_tensor_slices((targets, contexts)).batch(batch_size)
+
+    first = int(tf.size(epoch_pairs(split(0))[0]))
+    if first == 0:
+        raise InvalidInputError("the text gives no skip-gram pairs: pass more text")
+    steps = -(-first // batch_size)
+
+    def epoch_batches(key):
+        seeds = split(key)
+        targets, positives = epoch_pairs(seeds)
+        order = tf.random.experimental.stateless_shuffle(tf.range(tf.size(targets)), seeds[2])
+        order = tf.gather(order, tf.range(steps * batch_size) % tf.size(order))
+        targets, contexts = with_negatives(
+            tf.gather(targets, order), tf.gather(positives, order), seeds[3]
+        )
+        return (
+            tf.reshape(targets, [steps, batch_size]),
+            tf.reshape(contexts, [steps, batch_size, 1 + config.negatives]),
+        )
+
+    # One seed per pass, new every pass (a new iterator per epoch, as Keras' fit makes).
+    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    ds = keys.map(lambda k: epoch_batches(tf.cast(k % (2**31 - 1), tf.int32)))
+    ds = ds.flat_map(lambda t, c: tf.data.Dataset.from_tensor_slices((t, c)))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -330,13 +344,12 @@ def corpus_dataset(
     common = dict(keep=keep, table=table, config=config, batch_size=batch_size, seed=seed)
     train = skipgram_pipeline(train_ids, train_rows, shuffle=True, **common)
     test = skipgram_pipeline(test_ids, test_rows, shuffle=False, **common)
-    test_counts = np.bincount(test_ids, minlength=len(vocabulary))
     info = DatasetInfo(
         name=name,
         source=source,
-        num_train=expected_pairs(vocabulary.counts, keep, config.window),
+        num_train=int(train.cardinality()) * batch_size,
         num_validation=0,
-        num_test=expected_pairs(test_counts, keep, config.window),
+        num_test=int(sum(len(t) for t, _ in test)),
         element_spec=train.element_spec,
         input_shape=(),
         vocabulary=vocabulary.words,

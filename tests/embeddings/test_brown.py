@@ -26,7 +26,7 @@ def all_pairs(dataset):
 def test_window_one_without_subsampling_gives_exactly_the_neighbours_in_each_sentence():
     ids = np.array([0, 1, 2, 3, 4, 5, 6], np.int32)
     rows = np.array([4, 3])  # sentences [0 1 2 3] and [4 5 6]
-    config = SkipGramConfig(window=1, negatives=2, sample=0, sentences_per_chunk=2)
+    config = SkipGramConfig(window=1, negatives=2, sample=0)
     counts = np.ones(7, np.int64)
     ds = skipgram_pipeline(
         ids,
