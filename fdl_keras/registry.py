@@ -21,6 +21,7 @@ from fdl_keras.tasks import Classification, FitTask, Task
 SYSTEM_MODULES = (
     "fdl_keras.fundamentals.feedforward",
     "fdl_keras.vision.cnn",
+    "fdl_keras.vision.mnist_fast",
     "fdl_keras.vision.cifar_cnn",
     "fdl_keras.vision.resnet",
     "fdl_keras.vision.style_transfer",
@@ -68,11 +69,19 @@ class FitConfig:
 
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    schedule: str = "cosine"  # "cosine" decays to 0 over the run; "constant" keeps it.
+    # "cosine" decays to 0 over the run; "warmup_cosine" first rises linearly from 0 over
+    # ``warmup`` of the run (Goyal et al. 2017), then decays; "constant" keeps the rate.
+    schedule: str = "cosine"
     epochs: int = 10
     batch_size: int = 128
     augment: str | None = None
     steps_per_execution: int = 1
+    warmup: float = 0.1
+    # On a machine with no GPU/TPU: XLA and steps per execution, chosen per model from
+    # measurements (benchmarks/vs_pytorch.py). None keeps Keras' "auto" (no XLA on a CPU) and
+    # ``steps_per_execution``. An accelerator always gets Keras' "auto" (XLA on).
+    cpu_jit_compile: bool | None = None
+    cpu_steps_per_execution: int | None = None
     explosion_factor: float | None = 1e3  # a loss this many times its first value diverged
 
 

@@ -5,7 +5,8 @@ A run of any family (``fdl train NAME``, default folder ``runs/NAME``) leaves:
 - ``run.json``: the settings, with ``name`` (the registry name) and ``family``;
 - ``history.csv``: one row per epoch (``fit``) or per logging interval (agents);
 - ``model.keras``: the trained model (an agent's policy or Q-network);
-- ``metrics.json``: ``{"test": {...}, "wall_time_s": ...}``.
+- ``metrics.json``: ``{"test": {...}, "wall_time_s": ..., "evaluate_time_s": ...}`` (fit with its
+  per-epoch validation; the test evaluation).
 
 ``fdl evaluate`` and ``fdl export`` take such a folder, whatever the family.
 """

@@ -147,13 +147,14 @@ class FitTask(Task):
         steps_per_execution: int | None = None,
         jit_compile: bool | str = "auto",
     ) -> None:
-        """Compiles ``model`` with the spec's optimizer and schedule and :meth:`loss`."""
-        fit = spec.fit
+        """Compiles ``model`` with the spec's optimizer and schedule and :meth:`loss`, at the
+        spec's XLA / steps-per-execution defaults for this device unless given."""
+        jit_compile, steps_per_execution = device_defaults(spec, jit_compile, steps_per_execution)
         model.compile(
             optimizer=make_optimizer(spec, learning_rate, total_steps),
             loss=self.loss(model),
             metrics=list(self.metrics(model)),
-            steps_per_execution=steps_per_execution or fit.steps_per_execution,
+            steps_per_execution=steps_per_execution,
             jit_compile=jit_compile,
         )
 
@@ -440,9 +441,36 @@ def make_optimizer(spec: ModelSpec, learning_rate: float | None, total_steps: in
     schedule = lr
     if fit.schedule == "cosine" and total_steps:
         schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=total_steps)
+    elif fit.schedule == "warmup_cosine" and total_steps:
+        warm = max(1, int(fit.warmup * total_steps))
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, max(1, total_steps - warm), warmup_target=lr, warmup_steps=warm
+        )
     return keras.optimizers.get(
         {"class_name": fit.optimizer, "config": {"learning_rate": schedule}}
     )
+
+
+def device_defaults(
+    spec: ModelSpec, jit_compile: bool | str = "auto", steps_per_execution: int | None = None
+) -> tuple[bool | str, int]:
+    """``(jit_compile, steps_per_execution)`` for ``spec`` on this machine: what the caller
+    gave, else the spec's CPU defaults when no GPU/TPU is visible, else Keras' ``"auto"``."""
+    fit = spec.fit
+    if jit_compile == "auto" or steps_per_execution is None:
+        if not accelerator_present():
+            if jit_compile == "auto" and fit.cpu_jit_compile is not None:
+                jit_compile = fit.cpu_jit_compile
+            if steps_per_execution is None and fit.cpu_steps_per_execution is not None:
+                steps_per_execution = fit.cpu_steps_per_execution
+    return jit_compile, steps_per_execution or fit.steps_per_execution
+
+
+def accelerator_present() -> bool:
+    """True when TensorFlow sees a GPU or TPU."""
+    import tensorflow as tf
+
+    return any(d.device_type in ("GPU", "TPU") for d in tf.config.list_physical_devices())
 
 
 def check_learning_rate(lr: float) -> None:

@@ -1,5 +1,8 @@
 """Mixed precision: one system of each fit family trains under a 16-bit policy (the layers compute
-in 16 bits, float16 scales the loss), and the model it saves computes and exports in float32."""
+in 16 bits, float16 scales the loss), and the model it saves computes and exports in float32.
+
+Not here: PCA (fitted by an SVD, not trained by steps), the memory networks (refused: their
+addressing needs float32) and the reinforcement-learning agents (refused, below)."""
 
 import json
 import math
@@ -25,6 +28,7 @@ class Seen(keras.callbacks.Callback):
         self.compute = {layer.compute_dtype for layer in self.model._flatten_layers()}
 
 
+FROM_DATA = ("image_shape", "vocabulary_size", "num_tags")  # the run's data decides these
 CASES = [
     ("mnist_mlp", "mixed_float16", {"dataset": "digits"}),  # classification
     ("vae", "mixed_float16", {"dataset": "digits"}),  # generative, own train_step
@@ -33,7 +37,11 @@ CASES = [
     ("sparse_autoencoder_mnist", "mixed_float16", {}),  # reconstruction, KL regulariser
     ("seq2seq_attention_fr_en", "mixed_float16", {"tiny": False}),  # translation, masked softmax
     ("lstm_sentiment", "mixed_bfloat16", {"tiny": False}),  # text classification
-    ("word2vec_brown", "mixed_float16", {"tiny": False}),  # word embedding, own train_step
+    ("word2vec_brown", "mixed_float16", {"tiny": False, "limit": 2000}),  # word embedding
+    ("pos_tagger", "mixed_bfloat16", {}),  # tagging, batch norm over windows
+    ("dependency_parser", "mixed_float16", {}),  # transition parsing
+    ("rationale_movie_reviews", "mixed_float16", {}),  # rationalisation, own train_step
+    ("mnist_fast", "mixed_bfloat16", {"dataset": "digits"}),  # the fast recipe's network
 ]
 
 
@@ -46,13 +54,13 @@ def test_one_system_of_each_family_trains_in_mixed_precision(name, precision, op
         name,
         precision=precision,
         epochs=1,
-        limit=32,
+        limit=options.pop("limit", 32),
         batch_size=16,
         run_dir=tmp_path,
         verbose=0,
         callbacks=[seen],
         **options,
-        **{k: v for k, v in tiny.items() if k != "image_shape"},  # the data's shape
+        **{k: v for k, v in tiny.items() if k not in FROM_DATA},
     )
     half = precision.removeprefix("mixed_")
     assert seen.policy == precision and half in seen.compute

@@ -245,3 +245,19 @@ def test_a_logits_head_trains_as_well_as_a_softmax_one(tmp_path):
         accuracy[activation] = result.test_metrics["accuracy"]
     assert min(accuracy.values()) > 0.9, accuracy
     assert abs(accuracy["softmax"] - accuracy[None]) < 0.03, accuracy
+
+
+def test_compile_takes_each_systems_measured_cpu_defaults_unless_told():
+    from fdl_keras.tasks import accelerator_present
+
+    if accelerator_present():
+        pytest.skip("the CPU defaults apply on a machine without GPU/TPU; this one has one")
+    mlp, cnn = fdl_keras.get_spec("mnist_mlp"), fdl_keras.get_spec("mnist_cnn")
+    model = mlp.build(hidden_units=(8,))
+    mlp.compile(model)
+    assert model.jit_compile is True and model.steps_per_execution == 16
+    mlp.compile(model, jit_compile=False, steps_per_execution=2)
+    assert model.jit_compile is False and model.steps_per_execution == 2
+    model = cnn.build(filters=(2, 2), dense_units=4)
+    cnn.compile(model)  # measured slower with XLA on a CPU: Keras' "auto" (off) is kept
+    assert model.jit_compile is False and model.steps_per_execution == 1

@@ -248,6 +248,7 @@ def _fit(
     if plan.precision != "float32":  # the saved, evaluated and exported model is float32
         with distribution.scope() if distribution is not None else contextlib.nullcontext():
             model = float32_copy(model, build)
+    evaluate_start = time.perf_counter()
     if plan.chief_dir is not None:
         from fdl_keras.training.multiworker import distributed_evaluate
 
@@ -255,12 +256,14 @@ def _fit(
     else:
         test_metrics = model.evaluate(test_split, verbose=0, return_dict=True)
     test_metrics = {k: float(v) for k, v in test_metrics.items()}
+    evaluate_time = time.perf_counter() - evaluate_start
     save_model(model, run_dir / MODEL_FILE)
     write_metrics(
         run_dir,
         {
             "test": test_metrics,
             "wall_time_s": wall,
+            "evaluate_time_s": evaluate_time,
             "resumed_at_epoch": initial_epoch,
             "epochs": plan.epochs,
         },

@@ -1,0 +1,148 @@
+"""Batch-1 and batch-64 inference latency of every registry system: Keras, SavedModel, onnxruntime.
+
+Each system is built at its default configuration (random weights: latency does not depend on
+them), exported with ``fdl_keras.export`` (SavedModel + ONNX, parity verified) and timed on its
+own export sample: Keras ``predict_on_batch``, the reloaded SavedModel's serving function and an
+onnxruntime CPU session (graph optimisation level ALL, the package's runner). Medians of 30 calls
+after 3 warm-up calls. For the vision classifiers it also gives the achieved FLOP/s at batch 64
+as a fraction of the machine's 2048x2048 float32 matmul (TensorFlow, measured in the same run).
+
+Usage (repository root, nothing else running):
+    python benchmarks/latency_all.py                      # every system
+    python benchmarks/latency_all.py resnet50 mnist_cnn   # some
+Writes benchmarks/out/latency_all.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import fdl_keras  # noqa: E402
+from fdl_keras.bench import _batch_of  # noqa: E402
+from fdl_keras.export.onnx import onnx_runner  # noqa: E402
+from fdl_keras.export.saved_model import saved_model_runner  # noqa: E402
+from fdl_keras.export.verify import keras_runner, latency_ms  # noqa: E402
+from fdl_keras.registry import list_models  # noqa: E402
+
+OUT = Path(__file__).parent / "out"
+
+
+def forward_flops(model: keras.Model) -> float:
+    """Forward FLOPs per example of the Dense and Conv2D layers (2 per multiply-add)."""
+    total = 0
+    for layer in _all_layers(model):
+        try:
+            if isinstance(layer, keras.layers.Conv2D):
+                _, h, w, c_out = layer.output.shape
+                kh, kw = layer.kernel_size
+                total += 2 * h * w * kh * kw * layer.input.shape[-1] // layer.groups * c_out
+            elif isinstance(layer, keras.layers.Dense):
+                rows = int(np.prod(layer.input.shape[1:-1] or [1]))
+                total += 2 * rows * layer.input.shape[-1] * layer.units
+        except (AttributeError, TypeError, ValueError):  # a layer with no fixed shape
+            return float("nan")
+    return float(total)
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+        else:
+            yield layer
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    mm = tf.function(lambda x: tf.matmul(x, x))
+    mm(a).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        mm(a).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def measure(name: str) -> dict:
+    spec = fdl_keras.get_spec(name)
+    model = fdl_keras.build(name)
+    inputs, _ = spec.export_sample(model, settings=None, size=8)
+    row = {"family": spec.family}
+    with tempfile.TemporaryDirectory() as tmp:
+        report = fdl_keras.export(model, tmp, measure_latency=False)
+        row["onnx_max_abs_diff"] = (report.get("onnx") or {}).get("max_abs_diff")
+        runners = {
+            "keras": keras_runner(model),
+            "saved_model": saved_model_runner(Path(tmp) / "saved_model"),
+            "onnxruntime": onnx_runner(Path(tmp) / "model.onnx"),
+        }
+        for size in (1, 64):
+            sample = _batch_of(inputs, size)
+            for runtime, run in runners.items():
+                row[f"{runtime}_ms_b{size}"] = latency_ms(run, sample)
+    for size in (1, 64):
+        tf_ms = min(row[f"keras_ms_b{size}"], row[f"saved_model_ms_b{size}"])
+        row[f"ort_over_tf_b{size}"] = row[f"onnxruntime_ms_b{size}"] / tf_ms
+    row["forward_gflops_per_example"] = forward_flops(model) / 1e9
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*")
+    args = parser.parse_args()
+    names = args.names or [s.name for s in list_models()]
+    peak = matmul_gflops()
+    print(f"matmul peak (TensorFlow, 2048^2 float32): {peak:.0f} GFLOP/s")
+    print(
+        "| system | family | Keras b1 ms | SavedModel b1 | ORT b1 | ORT/TF b1 | ORT/TF b64 | "
+        "b64 FLOP/s of peak (TF, ORT) |\n|---|---|---|---|---|---|---|---|"
+    )
+    rows = {}
+    for name in names:
+        try:
+            row = measure(name)
+        except Exception as exc:  # noqa: BLE001 - report it, go on with the others
+            rows[name] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+            print(f"| `{name}` | error: {rows[name]['error']} |", flush=True)
+            continue
+        gflop = row["forward_gflops_per_example"] * 64
+        fractions = "-"
+        if gflop == gflop and gflop > 1.0:  # not NaN; big enough to mean something
+            tf_ms = min(row["keras_ms_b64"], row["saved_model_ms_b64"])
+            row["tf_fraction_of_peak_b64"] = gflop / (tf_ms / 1e3) / peak
+            row["ort_fraction_of_peak_b64"] = gflop / (row["onnxruntime_ms_b64"] / 1e3) / peak
+            fractions = (
+                f"{100 * row['tf_fraction_of_peak_b64']:.0f} %, "
+                f"{100 * row['ort_fraction_of_peak_b64']:.0f} %"
+            )
+        rows[name] = row
+        print(
+            f"| `{name}` | {row['family']} | {row['keras_ms_b1']:.2f} | "
+            f"{row['saved_model_ms_b1']:.2f} | {row['onnxruntime_ms_b1']:.2f} | "
+            f"{row['ort_over_tf_b1']:.2f} | {row['ort_over_tf_b64']:.2f} | {fractions} |",
+            flush=True,
+        )
+    OUT.mkdir(exist_ok=True)
+    record = {"matmul_peak_gflops": peak, "load_average_end": os.getloadavg(), "systems": rows}
+    (OUT / "latency_all.json").write_text(json.dumps(record, indent=2))
+    ok = [r for r in rows.values() if "ort_over_tf_b1" in r]
+    within = sum(r["ort_over_tf_b1"] <= 0.5 for r in ok)
+    print(f"\nonnxruntime <= 0.5x TensorFlow at batch 1: {within} of {len(ok)} systems")
+
+
+if __name__ == "__main__":
+    main()
