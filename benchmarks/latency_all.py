@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,10 +27,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import fdl_keras  # noqa: E402
-from fdl_keras.bench import _batch_of  # noqa: E402
-from fdl_keras.export.onnx import onnx_runner  # noqa: E402
-from fdl_keras.export.saved_model import saved_model_runner  # noqa: E402
-from fdl_keras.export.verify import keras_runner, latency_ms  # noqa: E402
+from fdl_keras.bench import inference_latency  # noqa: E402
 from fdl_keras.registry import list_models  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
@@ -79,21 +75,15 @@ def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
 def measure(name: str) -> dict:
     spec = fdl_keras.get_spec(name)
     model = fdl_keras.build(name)
-    inputs, _ = spec.export_sample(model, settings=None, size=8)
-    row = {"family": spec.family}
-    with tempfile.TemporaryDirectory() as tmp:
-        report = fdl_keras.export(model, tmp, measure_latency=False)
-        row["onnx_max_abs_diff"] = (report.get("onnx") or {}).get("max_abs_diff")
-        runners = {
-            "keras": keras_runner(model),
-            "saved_model": saved_model_runner(Path(tmp) / "saved_model"),
-            "onnxruntime": onnx_runner(Path(tmp) / "model.onnx"),
-        }
-        for size in (1, 64):
-            sample = _batch_of(inputs, size)
-            for runtime, run in runners.items():
-                row[f"{runtime}_ms_b{size}"] = latency_ms(run, sample)
+    times = inference_latency(model, spec)
+    report = times.pop("export_report")
+    row = {
+        "family": spec.family,
+        "onnx_max_abs_diff": (report.get("onnx") or {}).get("max_abs_diff"),
+    }
     for size in (1, 64):
+        for runtime in ("keras", "saved_model", "onnxruntime"):
+            row[f"{runtime}_ms_b{size}"] = times[f"{runtime}_ms_batch{size}"]
         tf_ms = min(row[f"keras_ms_b{size}"], row[f"saved_model_ms_b{size}"])
         row[f"ort_over_tf_b{size}"] = row[f"onnxruntime_ms_b{size}"] / tf_ms
     row["forward_gflops_per_example"] = forward_flops(model) / 1e9

@@ -38,9 +38,6 @@ def _batch_of(arrays: list[np.ndarray], size: int) -> list[np.ndarray]:
 def bench(name: str, *, batch_size: int | None = None, steps: int = 20) -> dict[str, Any]:
     """Times ``name`` (see the module docstring); returns the numbers ``fdl bench`` prints."""
     import fdl_keras
-    from fdl_keras.export import export
-    from fdl_keras.export.onnx import onnx_runner
-    from fdl_keras.export.saved_model import saved_model_runner
     from fdl_keras.registry import get_spec
 
     spec = get_spec(name)
@@ -58,24 +55,39 @@ def bench(name: str, *, batch_size: int | None = None, steps: int = 20) -> dict[
             result["pipeline"] = f"skipped ({type(exc).__name__}: {str(exc)[:80]})"
     else:
         result["train_step_ms"] = _median_ms(lambda: spec.contract_step(model, x, y), steps)
-    inputs, _ = spec.export_sample(model, settings=None, size=8)
-    with tempfile.TemporaryDirectory() as tmp:
-        export(model, tmp, spec=spec, measure_latency=False)
-        from pathlib import Path
+    latency = inference_latency(model, spec)
+    latency.pop("export_report")
+    result.update(latency)
+    for size in (1, 64):
+        result[f"onnxruntime_over_keras_batch{size}"] = (
+            result[f"onnxruntime_ms_batch{size}"] / result[f"keras_ms_batch{size}"]
+        )
+    return result
 
+
+def inference_latency(model, spec, sizes: tuple[int, ...] = (1, 64)) -> dict[str, Any]:
+    """Exports ``model`` (SavedModel + ONNX, parity checked) to a temporary folder and times
+    Keras, the SavedModel and onnxruntime on the spec's export sample repeated to each size:
+    ``{runtime}_ms_batch{size}`` (medians), and the export report as ``export_report``."""
+    from pathlib import Path
+
+    from fdl_keras.export import export
+    from fdl_keras.export.onnx import onnx_runner
+    from fdl_keras.export.saved_model import saved_model_runner
+
+    inputs, _ = spec.export_sample(model, settings=None, size=8)
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        result["export_report"] = export(model, tmp, spec=spec, measure_latency=False)
         runners = {
             "keras": keras_runner(model),
             "saved_model": saved_model_runner(Path(tmp) / "saved_model"),
             "onnxruntime": onnx_runner(Path(tmp) / "model.onnx"),
         }
-        for size in (1, 64):
+        for size in sizes:
             sample = _batch_of(inputs, size)
             for runtime, run in runners.items():
                 result[f"{runtime}_ms_batch{size}"] = latency_ms(run, sample)
-    for size in (1, 64):
-        result[f"onnxruntime_over_keras_batch{size}"] = (
-            result[f"onnxruntime_ms_batch{size}"] / result[f"keras_ms_batch{size}"]
-        )
     return result
 
 
