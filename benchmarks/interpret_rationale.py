@@ -3,6 +3,7 @@
 Usage (repository root, FDL_DATA_DIR pointing at ../shared/data):
     python benchmarks/interpret_rationale.py [--epochs 6 --full-epochs 4 --max-tokens 400
         --sparsity 0.18 0.2 --coherence-ratio 1 --target-fraction F --finetune-epochs 0
+        --word-dropout 0 --generator-word-dropout 0 --best-epoch
         --seed 0 --out benchmarks/out/interpret_rationale.json]
 
 Trains, on the fixed 1,620/180/200 movie_reviews split with each review cut to its first
@@ -15,6 +16,8 @@ Trains, on the fixed 1,620/180/200 movie_reviews split with each review cut to i
   ``--finetune-epochs`` then trains the encoder alone on the generator's deterministic
   rationales at a quarter of the learning rate; ``--best-epoch`` keeps each model's epoch
   of best validation accuracy (rationales: among those keeping <= 20 % of the words);
+  ``--word-dropout`` is the encoder's word dropout, the same for the full-text model and the
+  rationale model's encoder, ``--generator-word-dropout`` the generator's;
 - the maintained-library anchor: scikit-learn TF-IDF (1-2 grams) + logistic regression on the
   same truncated texts.
 Reports validation and test accuracy of each and the fraction of tokens the deterministic
@@ -41,6 +44,7 @@ from fdl_keras.data import load_dataset  # noqa: E402
 from fdl_keras.data.reviews import review_vocabulary  # noqa: E402
 from fdl_keras.interpret import html  # noqa: E402
 from fdl_keras.interpret.rationale import RationaleEncoder, RationaleModel  # noqa: E402
+from fdl_keras.sequence.sentiment import BestValidationWeights  # noqa: E402
 
 OUT = Path("benchmarks/out")
 
@@ -75,6 +79,13 @@ def main() -> None:
         help="keep each model's epoch of best validation accuracy (rationales: among the "
         "epochs keeping <= 20 %% of the validation words)",
     )
+    parser.add_argument(
+        "--word-dropout",
+        type=float,
+        default=0.0,
+        help="encoder word dropout (full-text model and rationale encoder alike)",
+    )
+    parser.add_argument("--generator-word-dropout", type=float, default=0.0)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT / "interpret_rationale.json")
@@ -101,7 +112,7 @@ def main() -> None:
 
     # Full-text model: the encoder with every word selected.
     start = time.perf_counter()
-    full = RationaleEncoder(vocabulary_size, 2, name="full_text")
+    full = RationaleEncoder(vocabulary_size, 2, word_dropout=args.word_dropout, name="full_text")
     full.compile(
         keras.optimizers.Adam(args.learning_rate),
         "sparse_categorical_crossentropy",
@@ -111,7 +122,7 @@ def main() -> None:
         with_mask(cut(data.train)),
         validation_data=with_mask(cut(data.validation)),
         epochs=args.full_epochs,
-        callbacks=[BestOnValidation()] if args.best_epoch else [],
+        callbacks=[BestValidationWeights()] if args.best_epoch else [],
         verbose=2,
     )
     full_acc = full.evaluate(with_mask(cut(data.test)), verbose=0, return_dict=True)["accuracy"]
@@ -133,6 +144,8 @@ def main() -> None:
             sparsity=sparsity,
             coherence=sparsity * args.coherence_ratio,
             target_fraction=args.target_fraction,
+            word_dropout=args.word_dropout,
+            generator_word_dropout=args.generator_word_dropout,
             name="rationale",
         )
         if not args.cold_encoder:
@@ -158,7 +171,9 @@ def main() -> None:
             "transitions": test["transitions"],
             "val_accuracy": val["accuracy"],
             "val_kept": val["kept"],
-            "best_epoch": keeper.best_epoch if args.best_epoch else args.epochs,
+            "best_epoch": keeper.best_epoch + 1
+            if args.best_epoch and keeper.best_epoch is not None
+            else args.epochs,
             "val_accuracy_before_finetune": before["accuracy"],
             "accuracy_before_finetune": test_before["accuracy"],
             "kept_before_finetune": test_before["kept"],
@@ -224,27 +239,23 @@ def main() -> None:
         )
 
 
-class BestOnValidation(keras.callbacks.Callback):
-    """Restores, after training, the weights of the epoch with the best validation accuracy;
-    with a ``budget``, only among the epochs whose validation rationales keep at most that
-    fraction of the words."""
+class BestOnValidation(BestValidationWeights):
+    """:class:`BestValidationWeights` (the epoch of best validation accuracy is restored after
+    training) counting only the epochs whose validation rationales keep at most ``budget`` of
+    the words."""
 
-    def __init__(self, budget: float | None = None):
-        super().__init__()
+    def __init__(self, budget: float):
+        super().__init__("val_accuracy")
         self.budget = budget
-        self.best_accuracy, self.best_epoch, self.best_weights = -1.0, None, None
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.budget is not None and logs["val_kept"] > self.budget:
-            return
-        if logs["val_accuracy"] > self.best_accuracy:
-            self.best_accuracy, self.best_epoch = logs["val_accuracy"], epoch + 1
-            self.best_weights = self.model.get_weights()
+        if logs["val_kept"] <= self.budget:
+            super().on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            print(f"restoring epoch {self.best_epoch} (val accuracy {self.best_accuracy:.3f})")
-            self.model.set_weights(self.best_weights)
+        if self.best_epoch is not None:
+            print(f"restoring epoch {self.best_epoch + 1} (val accuracy {self.best:.3f})")
+        super().on_train_end(logs)
 
 
 def finetune_encoder(model, train, epochs: int, learning_rate: float) -> None:

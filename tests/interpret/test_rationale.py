@@ -123,3 +123,25 @@ def test_target_fraction_is_in_the_config_and_checked():
     assert RationaleModel.from_config(config).get_config() == config
     with pytest.raises(ValueError, match="target_fraction must be in"):
         RationaleModel(30, target_fraction=1.5)
+
+
+def test_word_dropout_is_configured_checked_and_the_identity_at_inference(tmp_path):
+    small = {"embedding_dim": 4, "generator_units": 2, "filters": 4}
+    model = RationaleModel(30, word_dropout=0.5, generator_word_dropout=0.2, **small)
+    config = model.get_config()
+    assert (config["word_dropout"], config["generator_word_dropout"]) == (0.5, 0.2)
+    assert model.encoder.get_layer("word_dropout").rate == 0.5
+    assert model.generator.get_layer("word_dropout").rate == 0.2
+    plain = RationaleModel(30, word_dropout=0.0, generator_word_dropout=0.0, **small)
+    plain.set_weights(model.get_weights())
+    tokens = np.random.default_rng(0).integers(1, 30, size=(4, 9)).astype("int32")
+    tokens[1, 5:] = 0
+    expected, z = plain.rationales(tokens)
+    got, got_z = model.rationales(tokens)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    np.testing.assert_array_equal(got_z, z)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.rationales(tokens)[0], expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="word_dropout must be in"):
+        RationaleModel(30, word_dropout=1.0, **small)
