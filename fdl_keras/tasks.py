@@ -455,10 +455,13 @@ def device_defaults(
     spec: ModelSpec, jit_compile: bool | str = "auto", steps_per_execution: int | None = None
 ) -> tuple[bool | str, int]:
     """``(jit_compile, steps_per_execution)`` for ``spec`` on this machine: what the caller
-    gave, else the spec's CPU defaults when no GPU/TPU is visible, else Keras' ``"auto"``."""
+    gave, else the spec's CPU defaults when no GPU/TPU is visible and no distribution strategy
+    is in scope (Keras' ``"auto"`` turns XLA off under one), else Keras' ``"auto"``."""
+    import tensorflow as tf
+
     fit = spec.fit
     if jit_compile == "auto" or steps_per_execution is None:
-        if not accelerator_present():
+        if not accelerator_present() and not tf.distribute.has_strategy():
             if jit_compile == "auto" and fit.cpu_jit_compile is not None:
                 jit_compile = fit.cpu_jit_compile
             if steps_per_execution is None and fit.cpu_steps_per_execution is not None:
