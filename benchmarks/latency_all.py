@@ -18,58 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 import fdl_keras  # noqa: E402
-from fdl_keras.bench import inference_latency  # noqa: E402
+from fdl_keras.bench import forward_flops, inference_latency, matmul_gflops  # noqa: E402
 from fdl_keras.registry import list_models  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
-
-
-def forward_flops(model: keras.Model) -> float:
-    """Forward FLOPs per example of the Dense and Conv2D layers (2 per multiply-add)."""
-    total = 0
-    for layer in _all_layers(model):
-        try:
-            if isinstance(layer, keras.layers.Conv2D):
-                _, h, w, c_out = layer.output.shape
-                kh, kw = layer.kernel_size
-                total += 2 * h * w * kh * kw * layer.input.shape[-1] // layer.groups * c_out
-            elif isinstance(layer, keras.layers.Dense):
-                rows = int(np.prod(layer.input.shape[1:-1] or [1]))
-                total += 2 * rows * layer.input.shape[-1] * layer.units
-        except (AttributeError, TypeError, ValueError):  # a layer with no fixed shape
-            return float("nan")
-    return float(total)
-
-
-def _all_layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
-        else:
-            yield layer
-
-
-def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
-    import tensorflow as tf
-
-    a = tf.random.normal((n, n))
-    mm = tf.function(lambda x: tf.matmul(x, x))
-    mm(a).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        mm(a).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
 
 
 def measure(name: str) -> dict:

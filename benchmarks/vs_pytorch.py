@@ -37,6 +37,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from fdl_keras.bench import forward_flops, matmul_gflops  # noqa: E402
 from fdl_keras.data.pipeline import make_pipeline  # noqa: E402
 from fdl_keras.registry import get_spec  # noqa: E402
 from fdl_keras.training.callbacks import run_callbacks  # noqa: E402
@@ -53,16 +54,10 @@ def matmul_peak(n: int = 2048, repeats: int = 10) -> dict[str, float]:
     """GFLOP/s of an n x n float32 matmul in TensorFlow and in PyTorch (best of ``repeats``)."""
     import torch
 
-    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    flops = 2 * n**3
-    ta = tf.constant(a)
-    mm = tf.function(lambda x: tf.matmul(x, x))
-    mm(ta).numpy()
-    best_tf = min(_timed(lambda: mm(ta).numpy()) for _ in range(repeats))
-    pa = torch.from_numpy(a)
+    pa = torch.randn(n, n)
     torch.mm(pa, pa)
     best_pt = min(_timed(lambda: torch.mm(pa, pa)) for _ in range(repeats))
-    return {"tensorflow": flops / best_tf / 1e9, "pytorch": flops / best_pt / 1e9}
+    return {"tensorflow": matmul_gflops(n, repeats), "pytorch": 2 * n**3 / best_pt / 1e9}
 
 
 def _timed(fn) -> float:
@@ -72,17 +67,8 @@ def _timed(fn) -> float:
 
 
 def train_flops_per_example(model: keras.Model) -> float:
-    """3 x forward FLOPs (2 per multiply-add) of the Dense and Conv2D layers, per example."""
-    forward = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense):
-            rows = int(np.prod(layer.input.shape[1:-1] or [1]))
-            forward += 2 * rows * layer.input.shape[-1] * layer.units
-        elif isinstance(layer, keras.layers.Conv2D):
-            _, h, w, c_out = layer.output.shape
-            kh, kw = layer.kernel_size
-            forward += 2 * h * w * kh * kw * layer.input.shape[-1] // layer.groups * c_out
-    return 3.0 * forward
+    """3 x the forward FLOPs of the Dense and Conv2D layers, per example."""
+    return 3.0 * forward_flops(model)
 
 
 # --- PyTorch mirror --------------------------------------------------------------------------

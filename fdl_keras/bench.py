@@ -91,6 +91,46 @@ def inference_latency(model, spec, sizes: tuple[int, ...] = (1, 64)) -> dict[str
     return result
 
 
+def forward_flops(model) -> float:
+    """Forward FLOPs per example (2 per multiply-add) of the model's Dense and Conv2D layers,
+    nested models included; NaN when a layer has no fixed shape."""
+    import keras
+
+    def layers(m):
+        for layer in m.layers:
+            yield from layers(layer) if isinstance(layer, keras.Model) else (layer,)
+
+    total = 0
+    for layer in layers(model):
+        try:
+            if isinstance(layer, keras.layers.Conv2D):
+                _, h, w, c_out = layer.output.shape
+                kh, kw = layer.kernel_size
+                total += 2 * h * w * kh * kw * layer.input.shape[-1] // layer.groups * c_out
+            elif isinstance(layer, keras.layers.Dense):
+                rows = int(np.prod(layer.input.shape[1:-1] or [1]))
+                total += 2 * rows * layer.input.shape[-1] * layer.units
+        except (AttributeError, TypeError, ValueError):
+            return float("nan")
+    return float(total)
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """GFLOP/s of an ``n x n`` float32 matmul in TensorFlow, best of ``repeats``: this machine's
+    reference rate for the FLOP/s fractions the benchmarks report."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    matmul = tf.function(tf.matmul)
+    matmul(a, a).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, a).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
 def _pipeline(spec, model, batch: int, steps: int) -> dict[str, float]:
     """Examples/s of the training pipeline alone, and steps/s fed from it vs from memory."""
     from fdl_keras.data import load_dataset
