@@ -2,7 +2,8 @@
 
 Usage (repository root, FDL_DATA_DIR pointing at ../shared/data):
     python benchmarks/interpret_rationale.py [--epochs 6 --full-epochs 4 --max-tokens 400
-        --sparsity 0.18 0.2 --coherence-ratio 1 --target-fraction F --finetune-epochs 0
+        --sparsity 0.18 0.2 --coherence-ratio 1 --coherence L2 --target-fraction F
+        --budget B --finetune-epochs 0
         --word-dropout 0 --generator-word-dropout 0 --best-epoch
         --seed 0 --out benchmarks/out/interpret_rationale.json]
 
@@ -13,6 +14,8 @@ Trains, on the fixed 1,620/180/200 movie_reviews split with each review cut to i
   ``--sparsity`` (lambda1; lambda2 = ratio * lambda1), the encoder starting from the
   full-text model's weights (``--cold-encoder`` for random ones); ``--target-fraction``
   prices the distance of the fraction kept to a budget instead of the fraction itself;
+  ``--budget`` selects exactly that fraction of each review's words (Gumbel-top-k; then
+  ``--sparsity 0`` and an explicit ``--coherence``);
   ``--finetune-epochs`` then trains the encoder alone on the generator's deterministic
   rationales at a quarter of the learning rate; ``--best-epoch`` keeps each model's epoch
   of best validation accuracy (rationales: among those keeping <= 20 % of the words);
@@ -56,6 +59,16 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=400)
     parser.add_argument("--sparsity", type=float, nargs="+", default=[0.18, 0.2])
     parser.add_argument("--coherence-ratio", type=float, default=1.0, help="lambda2 / lambda1")
+    parser.add_argument(
+        "--coherence", type=float, default=None, help="lambda2 itself (overrides the ratio)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="select exactly this fraction of each review's words (Gumbel-top-k) instead of "
+        "a Bernoulli sample per word",
+    )
     parser.add_argument(
         "--target-fraction",
         type=float,
@@ -142,8 +155,9 @@ def main() -> None:
         model = RationaleModel(
             vocabulary_size,
             sparsity=sparsity,
-            coherence=sparsity * args.coherence_ratio,
+            coherence=sparsity * args.coherence_ratio if args.coherence is None else args.coherence,
             target_fraction=args.target_fraction,
+            budget=args.budget,
             word_dropout=args.word_dropout,
             generator_word_dropout=args.generator_word_dropout,
             name="rationale",
@@ -152,11 +166,12 @@ def main() -> None:
             model.encoder.set_weights(full.get_weights())
         model.compile(learning_rate=args.learning_rate)
         keeper = BestOnValidation(budget=0.2)
+        each_epoch = TestEachEpoch(cut(data.test))
         history = model.fit(
             cut(data.train),
             validation_data=cut(data.validation),
             epochs=args.epochs,
-            callbacks=[keeper] if args.best_epoch else [],
+            callbacks=[each_epoch, keeper] if args.best_epoch else [each_epoch],
             verbose=2,
         )
         before = model.evaluate(cut(data.validation), verbose=0, return_dict=True)
@@ -178,6 +193,8 @@ def main() -> None:
             "accuracy_before_finetune": test_before["accuracy"],
             "kept_before_finetune": test_before["kept"],
             "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+            "test_accuracy_each_epoch": each_epoch.accuracy,
+            "test_kept_each_epoch": each_epoch.kept,
             "wall_s": time.perf_counter() - start,
         }
         print(
@@ -237,6 +254,20 @@ def main() -> None:
             f"{r['val_accuracy']:.1%} test {r['accuracy']:.1%} | kept val {r['val_kept']:.1%} "
             f"test {r['kept']:.1%} | tf-idf+logreg {results['tfidf_logreg']['accuracy']:.1%} |"
         )
+
+
+class TestEachEpoch(keras.callbacks.Callback):
+    """Records the test accuracy and fraction kept after every epoch — a diagnostic printed
+    beside the validation curve; nothing is chosen on it."""
+
+    def __init__(self, test):
+        super().__init__()
+        self.test, self.accuracy, self.kept = test, [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = self.model.evaluate(self.test, verbose=0, return_dict=True)
+        self.accuracy.append(float(scores["accuracy"]))
+        self.kept.append(float(scores["kept"]))
 
 
 class BestOnValidation(BestValidationWeights):

@@ -75,6 +75,12 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--beam-sentences", type=int, default=300)
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS))
+    parser.add_argument(
+        "--beam-all",
+        action="store_true",
+        help="also score beam search on the whole test split (onnxruntime, whose tokens equal "
+        "Keras' on the first --beam-sentences)",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     data = load_dataset("tatoeba_fr_en", limit=args.limit)
@@ -88,6 +94,7 @@ def main() -> None:
         "copy_source_baseline": bleu_chrf(list(sources), list(references)),
     }
     for name in args.systems:
+        load_before = os.getloadavg()
         budget = TimeBudget(args.budget)
         run_dir = OUT / name
         result = fdl_keras.train(
@@ -115,6 +122,8 @@ def main() -> None:
             tokenizer.decode(translate_ids(in_keras, test_ids[:m], cap=cap)), list(references[:m])
         )
         entry = {
+            "load_average_before": load_before,
+            "load_average_after_training": os.getloadavg(),
             "wall_time_s": result.wall_time_s,
             "steps": budget.steps,
             "params": model.count_params(),
@@ -133,6 +142,11 @@ def main() -> None:
                 for s, r, h in zip(sources[:5], references[:5], tokenizer.decode(greedy_keras[:5]))
             ],
         }
+        if args.beam_all:
+            start = time.perf_counter()
+            beam_all = translate_ids(in_onnx, test_ids, beam=args.beam, cap=cap)
+            entry[f"beam{args.beam}_test"] = bleu_chrf(tokenizer.decode(beam_all), list(references))
+            entry[f"beam{args.beam}_test_seconds"] = time.perf_counter() - start
         results[name] = entry
         print(json.dumps({name: entry}, indent=1, ensure_ascii=False), flush=True)
         (OUT / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))

@@ -48,11 +48,7 @@ def rationale_page(
     title: str = "Rationales",
 ) -> str:
     """One page with each review's kept words highlighted under its caption."""
-    body = "".join(
-        f"<h4>{html.escape(caption)}</h4><p>{highlight(tokens, z, signed=False)}</p>"
-        for tokens, z, caption in zip(reviews, selections, captions, strict=True)
-    )
-    return PAGE.format(title=html.escape(title), body=body)
+    return _page(reviews, selections, captions, title=title, signed=False)
 
 
 def attribution_page(
@@ -63,8 +59,12 @@ def attribution_page(
     title: str = "Word attributions",
 ) -> str:
     """One page with each text's words shaded by their signed attribution."""
+    return _page(texts, weights, captions, title=title, signed=True)
+
+
+def _page(texts, weights, captions, *, title: str, signed: bool) -> str:
     body = "".join(
-        f"<h4>{html.escape(caption)}</h4><p>{highlight(tokens, w)}</p>"
+        f"<h4>{html.escape(caption)}</h4><p>{highlight(tokens, w, signed=signed)}</p>"
         for tokens, w, caption in zip(texts, weights, captions, strict=True)
     )
     return PAGE.format(title=html.escape(title), body=body)

@@ -9,6 +9,8 @@ EMNLP 2016): a generator picks a few words, an encoder predicts from those words
 - :class:`RationaleModel`: tokens and uniform ``noise`` -> ``z = [logit p_t + logistic(u_t) >
   0]`` (a Bernoulli(p_t) sample; ``noise = 0.5`` selects ``p_t > 0.5``, the deterministic
   rationale) -> encoder. The sampling noise is an input, so the exported graph is a function.
+  With a ``budget`` the selection is instead exactly that fraction of each review's words
+  (:class:`BudgetSelection`, a Gumbel-top-k sample; the same noise input).
 
 Cost (per review, averaged over the batch): ``CE(y, enc(x, z)) + lambda1 * |z| / n +
 lambda2 * sum_t |z_t - z_{t-1}| / n`` with ``n`` the review's length — Lei et al.'s cost with the
@@ -105,6 +107,64 @@ class TokenSelection(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "temperature": self.temperature}
+
+
+@serializable
+class BudgetSelection(keras.layers.Layer):
+    """The ``k = max(1, floor(budget * n))`` highest perturbed scores of each review's ``n``
+    real tokens, straight-through: a sample of ``k`` tokens without replacement.
+
+    Forward: ``z_t = 1`` for the ``k`` largest ``logit(p_t) + log(u_t) - log(1 - u_t)`` (the
+    Gumbel-top-k trick with logistic noise — Kool, van Hoof & Welling, ICML 2019; ``u = 0.5``
+    gives the ``k`` most probable words, the deterministic rationale; equal scores go by
+    position), padding never selected. Backward: the gradient of
+    ``sigmoid((score - threshold) / temperature)``, the threshold halfway between the ``k``-th
+    and the next score (itself a function of the scores, so only their differences get a
+    gradient), and the words near the cut get the largest.
+
+    Args:
+        budget: fraction of each review's words selected, in (0, 1].
+        temperature: of the relaxation.
+    """
+
+    def __init__(self, budget: float, temperature: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 < budget <= 1.0:
+            raise ValueError(f"budget must be in (0, 1], got {budget}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.budget, self.temperature = budget, temperature
+
+    def call(self, probabilities, noise, tokens):
+        ops = keras.ops
+        p = ops.clip(ops.squeeze(probabilities, -1), EPS, 1.0 - EPS)
+        u = ops.clip(ops.cast(ops.squeeze(noise, -1), p.dtype), EPS, 1.0 - EPS)
+        score = ops.log(p) - ops.log(1.0 - p) + ops.log(u) - ops.log(1.0 - u)
+        real = ops.not_equal(tokens, 0)
+        length = ops.sum(ops.cast(real, "int32"), axis=1, keepdims=True)
+        k = ops.maximum(ops.cast(ops.floor(self.budget * ops.cast(length, p.dtype)), "int32"), 1)
+        masked = ops.where(real, score, -1e9)
+        # The rank of every score in its review (0 = largest; equal scores by position), so
+        # exactly k are kept even where scores tie.
+        order = ops.argsort(-masked, axis=1)
+        rank = ops.argsort(order, axis=1)
+        ranked = ops.take_along_axis(masked, order, axis=1)
+        last = ops.shape(ranked)[1] - 1
+        kth = ops.take_along_axis(ranked, ops.minimum(k - 1, last), axis=1)
+        after = ops.take_along_axis(ranked, ops.minimum(k, last), axis=1)
+        # The threshold moves with the scores, so the relaxation depends only on their
+        # differences, as the selection does: no gradient pushes all scores up together.
+        threshold = (kth + ops.maximum(after, kth - 20.0)) / 2.0
+        realf = ops.cast(real, p.dtype)
+        hard = ops.cast(ops.less(rank, k), p.dtype) * realf
+        soft = ops.sigmoid((score - threshold) / self.temperature) * realf
+        return ops.expand_dims(hard + (soft - ops.stop_gradient(soft)), -1)
+
+    def compute_output_shape(self, probabilities_shape, noise_shape, tokens_shape):
+        return probabilities_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "budget": self.budget, "temperature": self.temperature}
 
 
 @serializable
@@ -341,8 +401,9 @@ class RationaleModel(OptimizerOnlyCompileConfig, ConfigModel):
     """Lei et al.'s rationale model: a generator selects words, an encoder classifies them.
 
     Inputs: ``tokens`` (int ids, 0 = padding) and ``noise`` (``(batch, time, 1)`` uniform in
-    (0, 1); 0.5 everywhere for the deterministic rationale ``p > 0.5``). Outputs: class
-    probabilities, the selection ``z`` and the generator's probabilities ``p``.
+    (0, 1); 0.5 everywhere for the deterministic rationale: ``p > 0.5``, or with a ``budget``
+    the most probable words). Outputs: class probabilities, the selection ``z`` and the
+    generator's probabilities ``p``.
 
     Args:
         vocabulary_size: token ids are ``0 .. vocabulary_size - 1``.
@@ -369,6 +430,12 @@ class RationaleModel(OptimizerOnlyCompileConfig, ConfigModel):
             2015); the identity at inference. Default 0 (none): 0.3 was tried with the
             benchmark and lowered the rationale model's validation accuracy.
         generator_word_dropout: the same for the generator's input (default 0: none).
+        budget: ``None`` for a Bernoulli sample per word (Lei et al.); a fraction ``b`` selects
+            exactly ``max(1, floor(b * n))`` of each review's ``n`` words instead
+            (:class:`BudgetSelection`, Gumbel-top-k), training and inference alike, so the
+            fraction kept is set rather than priced (a fixed budget as in Jain et al., "Learning
+            to Faithfully Rationalize by Construction", ACL 2020, and the prior of Paranjape et
+            al., EMNLP 2020); ``sparsity`` is then best 0, ``coherence`` still groups the words.
 
     Example:
         >>> model = RationaleModel(vocabulary_size=100, embedding_dim=8, generator_units=4)
@@ -395,6 +462,7 @@ class RationaleModel(OptimizerOnlyCompileConfig, ConfigModel):
         target_fraction: float | None = None,
         word_dropout: float = 0.0,
         generator_word_dropout: float = 0.0,
+        budget: float | None = None,
         **kwargs,
     ):
         arguments = dict(locals())
@@ -405,6 +473,8 @@ class RationaleModel(OptimizerOnlyCompileConfig, ConfigModel):
             )
         if target_fraction is not None and not 0.0 < target_fraction < 1.0:
             raise ValueError(f"target_fraction must be in (0, 1) or None, got {target_fraction}")
+        if budget is not None and not 0.0 < budget <= 1.0:
+            raise ValueError(f"budget must be in (0, 1] or None, got {budget}")
         generator = RationaleGenerator(
             vocabulary_size, embedding_dim, generator_units, generator_word_dropout,
             name="generator",
@@ -418,7 +488,10 @@ class RationaleModel(OptimizerOnlyCompileConfig, ConfigModel):
         tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
         noise = keras.Input(shape=(None, 1), name="noise")
         p = generator(tokens)
-        z = TokenSelection(temperature, name="sample")(p, noise)
+        if budget is None:
+            z = TokenSelection(temperature, name="sample")(p, noise)
+        else:
+            z = BudgetSelection(budget, temperature, name="sample")(p, noise, tokens)
         z = PaddingMask(name="padding")(z, tokens)
         y = encoder([tokens, z])
         super().__init__(inputs=[tokens, noise], outputs=[y, z, p], **kwargs)

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from fdl_keras.interpret import html
 from fdl_keras.interpret.rationale import (
+    BudgetSelection,
     MaskedMeanPooling,
     PaddingMask,
     RationaleModel,
@@ -68,6 +69,43 @@ def test_selection_is_a_bernoulli_sample_with_a_straight_through_gradient():
     assert np.all(np.asarray(tape.gradient(total, p_var)) > 0)
 
 
+def numpy_budget_selection(p, noise, tokens, budget):
+    """The ``max(1, floor(budget * n))`` largest ``logit(p) + logit(u)`` of each row's ``n``
+    real tokens, one row at a time."""
+    z = np.zeros(tokens.shape, "float32")
+    for i, (pi, ui, ti) in enumerate(zip(p[..., 0], noise[..., 0], tokens)):
+        real = np.nonzero(ti != 0)[0]
+        score = np.log(pi / (1 - pi)) + np.log(ui / (1 - ui))
+        k = max(int(np.floor(budget * len(real))), 1)
+        z[i, real[np.argsort(-score[real])[:k]]] = 1.0
+    return z
+
+
+def test_budget_selection_keeps_the_top_k_of_each_review_with_a_gradient():
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(1, 50, size=(6, 23))
+    tokens[1, 9:] = 0
+    tokens[4, 2:] = 0  # two words: still one kept
+    p = rng.uniform(0.01, 0.99, size=(6, 23, 1)).astype("float32")
+    layer = BudgetSelection(0.2)
+    for noise in (np.full_like(p, 0.5), rng.uniform(size=p.shape).astype("float32")):
+        z = np.asarray(layer(p, noise, tokens))[..., 0]
+        np.testing.assert_array_equal(z, numpy_budget_selection(p, noise, tokens, 0.2))
+    assert z[1, 9:].sum() == 0 and z[4].sum() == 1
+    assert np.all(z.sum(1) <= np.maximum(np.floor(0.2 * (tokens != 0).sum(1)), 1))
+    # The relaxation depends only on score differences: per review the gradient of the total
+    # with respect to the logits sums to zero (no common drift), padding gets none.
+    logits = tf.Variable(np.log(p / (1 - p)))
+    with tf.GradientTape() as tape:
+        z = layer(tf.sigmoid(logits), np.full_like(p, 0.5), tokens)
+        total = tf.reduce_sum(z * np.linspace(1.0, 2.0, 23, dtype="float32")[:, None])
+    grad = np.asarray(tape.gradient(total, logits))[..., 0]
+    assert np.all(grad[tokens == 0] == 0) and np.abs(grad[tokens != 0]).max() > 1e-3
+    np.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=1e-5)
+    with pytest.raises(ValueError, match="budget must be in"):
+        BudgetSelection(0.0)
+
+
 @pytest.mark.parametrize(
     "factory, inputs",
     [
@@ -75,6 +113,14 @@ def test_selection_is_a_bernoulli_sample_with_a_straight_through_gradient():
         (
             lambda: TokenSelection(0.3),
             [np.full((2, 5, 1), 0.7, "float32"), np.full((2, 5, 1), 0.5, "float32")],
+        ),
+        (
+            lambda: BudgetSelection(0.4, 0.3),
+            [
+                np.linspace(0.1, 0.9, 10, dtype="float32").reshape(2, 5, 1),
+                np.full((2, 5, 1), 0.5, "float32"),
+                np.array([[3, 4, 5, 0, 0], [3, 4, 5, 6, 7]]),
+            ],
         ),
         (
             lambda: MaskedMeanPooling(),
@@ -114,6 +160,28 @@ def test_html_view_highlights_the_kept_words_and_escapes():
     assert page.count("rgba(255,200,0,1.00)") == 1 and page.count("rgba(255,200,0,0.00)") == 2
     with pytest.raises(ValueError, match="2 tokens but 3 weights"):
         html.highlight(["a", "b"], [1, 2, 3])
+
+
+def test_a_budgeted_model_keeps_its_fraction_and_learns(tmp_path):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(2, 30, size=(64, 20)).astype("int32")
+    labels = (tokens[:, 0] % 2).astype("int32")
+    model = RationaleModel(
+        30, embedding_dim=8, generator_units=4, filters=8, sparsity=0.0, budget=0.25
+    )
+    model.compile(learning_rate=1e-2)
+    history = model.fit(tokens, labels, epochs=6, batch_size=32, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0], history["loss"]
+    np.testing.assert_allclose(history["kept"], 0.25)  # 5 of 20 words, every step
+    _, z = model.rationales(tokens)
+    np.testing.assert_array_equal(z.sum(1), 5)
+    path = tmp_path / "budget.keras"
+    model.save(path)
+    again = keras.models.load_model(path)
+    np.testing.assert_array_equal(again.rationales(tokens)[1], z)
+    with pytest.raises(ValueError, match="budget must be in"):
+        RationaleModel(30, budget=1.5)
 
 
 def test_target_fraction_is_in_the_config_and_checked():
