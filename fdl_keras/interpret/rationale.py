@@ -394,6 +394,9 @@ class Rationalisation(Classification):
         "accuracy", 0.70, "movie_reviews", "goal: within 5 points of the full-text encoder"
     ),
     fit=FitConfig(epochs=8, learning_rate=2e-3, batch_size=32, schedule="constant"),
+    # A fixed 20 % of each review's words: chosen over Lei et al.'s priced fraction on the
+    # validation reviews (benchmarks/RESULTS_interpret.md, "Fixed budget").
+    defaults={"budget": 0.2, "sparsity": 0.0},
     tiny={"embedding_dim": 8, "generator_units": 4, "filters": 8},
 )
 @serializable
@@ -436,6 +439,9 @@ class RationaleModel(OptimizerOnlyCompileConfig, ConfigModel):
             fraction kept is set rather than priced (a fixed budget as in Jain et al., "Learning
             to Faithfully Rationalize by Construction", ACL 2020, and the prior of Paranjape et
             al., EMNLP 2020); ``sparsity`` is then best 0, ``coherence`` still groups the words.
+            The registered system ``rationale_movie_reviews`` uses ``budget=0.2, sparsity=0``:
+            on the validation reviews it was within 2 points of the full-text model on three
+            seeds, where the priced fraction was 2-13 points below it.
 
     Example:
         >>> model = RationaleModel(vocabulary_size=100, embedding_dim=8, generator_units=4)
