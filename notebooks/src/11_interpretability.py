@@ -229,10 +229,13 @@ print({k: round(v / fractions[-1], 3) for k, v in area.items()}, "(area under th
 # ## 5. Text: rationales on movie reviews
 #
 # The encoder alone, given every word, is the full-text model; the rationale model's generator
-# chooses which words its encoder may read, paying `lambda1` per fraction of words kept and
-# `lambda2` per switch between kept and dropped. Both read the first 400 tokens of each review
-# (full mode; 100 in fast mode), and the rationale encoder starts from the full-text weights.
-# `benchmarks/interpret_rationale.py` runs this at full length.
+# chooses which words its encoder may read. Lei et al. price the fraction of words kept
+# (`lambda1`) and each switch between kept and dropped (`lambda2`); the registered system
+# instead keeps a fixed 20 % of each review's words (`budget=0.2`, a Gumbel-top-k sample
+# while training, the most probable words at inference) and still pays `lambda2` for
+# switches. Both read the first 400 tokens of each review (full mode; 100 in fast mode), and
+# the rationale encoder starts from the full-text weights. `benchmarks/interpret_rationale.py`
+# runs this at full length.
 
 # %%
 reviews = load_dataset("movie_reviews", batch_size=32, limit=200 if FAST else None)
@@ -252,7 +255,7 @@ full = RationaleEncoder(len(vocabulary), 2, name="full_text")
 full.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
 full.fit(all_words(reviews.train), epochs=1 if FAST else 3, verbose=0)
 full_accuracy = full.evaluate(all_words(reviews.test), verbose=0)[1]
-rationale = RationaleModel(len(vocabulary), sparsity=0.2, coherence=0.2)
+rationale = RationaleModel(len(vocabulary), budget=0.2, sparsity=0.0, coherence=0.18)
 rationale.encoder.set_weights(full.get_weights())
 rationale.compile(learning_rate=2e-3)
 rationale.fit(cut(reviews.train), epochs=1 if FAST else 4, verbose=0)
@@ -302,7 +305,8 @@ assert additivity_error < 1e-3  # SHAP values add up to f(x) - E[f(x)]
 assert set(np.argsort(-synthetic_importance)[:3]) == {0, 1, 2}  # permutation importance
 assert set(np.argsort(-np.abs(synthetic_lime))[:3]) == {0, 1, 2}  # LIME
 assert mlp_run.test_metrics["accuracy"] > 0.9
+assert scores["kept"] <= 0.2 + 1e-6  # the budget: at most 20 % of each review's words
 if not FAST:
     # the explanations found the pixels the CNN uses: accuracy falls faster than at random
     assert area["SHAP"] < area["random"] and area["LIME"] < area["random"]
-    assert scores["kept"] < 0.5 and scores["accuracy"] > 0.6
+    assert scores["accuracy"] > 0.6
