@@ -21,7 +21,7 @@ import numpy as np
 
 from fdl_keras import config
 from fdl_keras.data.pipeline import EpochOrder, make_pipeline
-from fdl_keras.data.registry import Dataset, DatasetInfo, dataset, split_indices
+from fdl_keras.data.registry import Dataset, dataset, split_dataset, split_indices
 from fdl_keras.errors import DatasetNotFoundError, InvalidInputError
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -479,24 +479,20 @@ def load_images(
         x = (x.astype(np.float32) / max_value).reshape((len(x), *shape))
         return x, y.astype(np.int32)
 
-    train = pipe("train", shuffle=True, augment=augment, order=order)
-    info = DatasetInfo(
+    def pipeline(split: str, shuffle: bool):
+        if shuffle:
+            return pipe(split, shuffle=True, augment=augment, order=order)
+        return pipe(split)
+
+    return split_dataset(
+        splits,
+        pipeline,
+        order=order,
+        arrays={split: normalised(split) for split in ("validation", "test")},
         name=name,
         source=source,
-        num_train=len(train_idx),
-        num_validation=len(val_idx),
-        num_test=len(x_test),
-        element_spec=train.element_spec,
         input_shape=tuple(int(s) for s in shape),
         num_classes=len(class_names),
         class_names=class_names,
         title=title,
-    )
-    return Dataset(
-        train=train,
-        validation=pipe("validation") if len(val_idx) else None,
-        test=pipe("test"),
-        info=info,
-        arrays={split: normalised(split) for split in ("validation", "test")},
-        order=order,
     )

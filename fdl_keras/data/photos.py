@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fdl_keras.data.pipeline import EpochOrder, shuffled_indices
-from fdl_keras.data.registry import Dataset, DatasetInfo, dataset
+from fdl_keras.data.registry import Dataset, dataset, split_dataset
 
 CROP_SIZE = 64
 NUM_TRAIN, NUM_TEST = 512, 64
@@ -79,22 +79,13 @@ def load_photos(
             ds = tf.data.Dataset.from_tensor_slices((x, x)).batch(batch_size)
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    train_pipe = pipe(train, shuffle=True)
-    info = DatasetInfo(
+    splits = {"train": train, "validation": validation, "test": test_crops}
+    return split_dataset(
+        {split: (x, x) for split, x in splits.items()},
+        lambda split, shuffle: pipe(splits[split], shuffle),
+        order=order,
         name=name,
         source="scikit-learn sample images (embedded)",
-        num_train=len(train),
-        num_validation=len(validation),
-        num_test=len(test_crops),
-        element_spec=train_pipe.element_spec,
         input_shape=(CROP_SIZE, CROP_SIZE, 3),
         title="photo crops",
-    )
-    return Dataset(
-        train=train_pipe,
-        validation=pipe(validation) if n_val else None,
-        test=pipe(test_crops),
-        info=info,
-        arrays={"validation": (validation, validation), "test": (test_crops, test_crops)},
-        order=order,
     )

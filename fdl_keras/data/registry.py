@@ -69,6 +69,42 @@ class Dataset:
         return x[:size], y[:size]
 
 
+def split_dataset(
+    splits: dict[str, tuple[Any, Any]],
+    pipeline: Callable[..., Any],
+    *,
+    order: Any,
+    arrays: dict[str, tuple[Any, Any]] | None = None,
+    **info_fields: Any,
+) -> Dataset:
+    """The :class:`Dataset` of ``splits`` (``{"train", "validation", "test"}: (x, y)``):
+    ``pipeline(split, shuffle=...)`` makes each split's ``tf.data`` pipeline (a split with no
+    examples gets none), ``info_fields`` (name, source, input_shape, ...) fill the
+    :class:`DatasetInfo` with the split sizes and the train spec, and ``arrays`` are the
+    validation and test arrays kept for checks (default: those of ``splits``). The assembly
+    every in-memory provider shares."""
+    train = pipeline("train", shuffle=True)
+
+    def pipe(split: str):
+        return pipeline(split, shuffle=False) if len(splits[split][1]) else None
+
+    info = DatasetInfo(
+        num_train=len(splits["train"][1]),
+        num_validation=len(splits["validation"][1]),
+        num_test=len(splits["test"][1]),
+        element_spec=train.element_spec,
+        **info_fields,
+    )
+    return Dataset(
+        train=train,
+        validation=pipe("validation"),
+        test=pipe("test"),
+        info=info,
+        arrays=arrays or {s: splits[s] for s in ("validation", "test")},
+        order=order,
+    )
+
+
 @dataclass(frozen=True)
 class Provider:
     """A registered dataset: its loader and a one-line description."""

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fdl_keras.data.registry import Dataset, DatasetInfo, dataset, find_data
+from fdl_keras.data.registry import Dataset, dataset, find_data, split_dataset
 from fdl_keras.errors import InvalidInputError
 
 MAX_LENGTH = 400  # tokens kept per review: its last 400 (the median review has ~ 700)
@@ -127,38 +127,31 @@ def _sequence_dataset(name, title, source, x, y, split, vocabulary, *, batch_siz
             arrays[s] = (xs[keep], ys[keep])
     order = EpochOrder()
     lengths = (arrays["train"][0] != 0).sum(axis=1)
-    train = sequence_pipeline(
-        *arrays["train"],
-        batch_size=batch_size,
-        shuffle=True,
-        seed=seed,
+    boundaries = length_boundaries(lengths) if len(lengths) > 8 else None
+
+    def pipeline(split, shuffle):
+        if shuffle:
+            return sequence_pipeline(
+                *arrays[split],
+                batch_size=batch_size,
+                shuffle=True,
+                seed=seed,
+                order=order,
+                bucket_boundaries=boundaries,
+            )
+        return sequence_pipeline(*arrays[split], batch_size=batch_size)
+
+    return split_dataset(
+        arrays,
+        pipeline,
         order=order,
-        bucket_boundaries=length_boundaries(lengths) if len(lengths) > 8 else None,
-    )
-
-    def pipe(s):
-        return sequence_pipeline(*arrays[s], batch_size=batch_size) if len(arrays[s][1]) else None
-
-    info = DatasetInfo(
         name=name,
         source=source,
-        num_train=len(arrays["train"][1]),
-        num_validation=len(arrays["validation"][1]),
-        num_test=len(arrays["test"][1]),
-        element_spec=train.element_spec,
         input_shape=(None,),
         num_classes=2,
         class_names=CLASS_NAMES,
         vocabulary=tuple(vocabulary.tokens),
         title=title,
-    )
-    return Dataset(
-        train=train,
-        validation=pipe("validation"),
-        test=pipe("test"),
-        info=info,
-        arrays={s: arrays[s] for s in ("validation", "test")},
-        order=order,
     )
 
 

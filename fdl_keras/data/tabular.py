@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fdl_keras.data.pipeline import EpochOrder, make_pipeline
-from fdl_keras.data.registry import Dataset, DatasetInfo, dataset, split_indices
+from fdl_keras.data.registry import Dataset, dataset, split_dataset, split_indices
 from fdl_keras.errors import UnknownDatasetError
 
 TABULAR_DATASETS = ("breast_cancer", "synthetic_tabular")
@@ -118,24 +118,17 @@ def load_tabular(
         x, y = splits[split]
         return make_pipeline(x, y, batch_size=batch_size, seed=seed, **kw)
 
-    train = pipe("train", shuffle=True, order=order)
-    info = DatasetInfo(
+    def pipeline(split: str, shuffle: bool):
+        return pipe(split, shuffle=True, order=order) if shuffle else pipe(split)
+
+    return split_dataset(
+        splits,
+        pipeline,
+        order=order,
         name=name,
         source=arrays.source,
-        num_train=len(train_idx),
-        num_validation=len(val_idx),
-        num_test=len(arrays.y_test),
-        element_spec=train.element_spec,
         input_shape=(arrays.x_train.shape[1],),
         num_classes=len(arrays.class_names),
         class_names=arrays.class_names,
         title=name,
-    )
-    return Dataset(
-        train=train,
-        validation=pipe("validation") if len(val_idx) else None,
-        test=pipe("test"),
-        info=info,
-        arrays={split: splits[split] for split in ("validation", "test")},
-        order=order,
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fdl_keras.data.registry import Dataset, DatasetInfo, dataset, find_data
+from fdl_keras.data.registry import Dataset, dataset, find_data, split_dataset
 from fdl_keras.errors import InvalidInputError
 
 TEST_FROM = 180  # wsj_0180 .. wsj_0199
@@ -220,31 +220,23 @@ def _dataset(name, title, source, arrays, info_fields, *, batch_size, seed) -> D
     from fdl_keras.sequence.text import array_pipeline
 
     order = EpochOrder()
-    train = array_pipeline(
-        *arrays["train"], batch_size=batch_size, shuffle=True, seed=seed, order=order
-    )
 
-    def pipe(s):
-        return array_pipeline(*arrays[s], batch_size=batch_size) if len(arrays[s][1]) else None
+    def pipeline(split, shuffle):
+        if shuffle:
+            return array_pipeline(
+                *arrays[split], batch_size=batch_size, shuffle=True, seed=seed, order=order
+            )
+        return array_pipeline(*arrays[split], batch_size=batch_size)
 
-    info = DatasetInfo(
+    return split_dataset(
+        arrays,
+        pipeline,
+        order=order,
         name=name,
         source=source,
-        num_train=len(arrays["train"][1]),
-        num_validation=len(arrays["validation"][1]),
-        num_test=len(arrays["test"][1]),
-        element_spec=train.element_spec,
         input_shape=tuple(arrays["train"][0].shape[1:]),
         title=title,
         **info_fields,
-    )
-    return Dataset(
-        train=train,
-        validation=pipe("validation"),
-        test=pipe("test"),
-        info=info,
-        arrays={s: arrays[s] for s in ("validation", "test")},
-        order=order,
     )
 
 
