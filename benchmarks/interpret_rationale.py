@@ -99,6 +99,12 @@ def main() -> None:
         help="encoder word dropout (full-text model and rationale encoder alike)",
     )
     parser.add_argument("--generator-word-dropout", type=float, default=0.0)
+    parser.add_argument(
+        "--attribution-weight",
+        type=float,
+        default=0.0,
+        help="teach the generator the encoder's top full-text attributions (needs --budget)",
+    )
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT / "interpret_rationale.json")
@@ -158,6 +164,7 @@ def main() -> None:
             coherence=sparsity * args.coherence_ratio if args.coherence is None else args.coherence,
             target_fraction=args.target_fraction,
             budget=args.budget,
+            attribution_weight=args.attribution_weight,
             word_dropout=args.word_dropout,
             generator_word_dropout=args.generator_word_dropout,
             name="rationale",
