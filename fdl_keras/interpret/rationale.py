@@ -109,6 +109,21 @@ class TokenSelection(keras.layers.Layer):
         return {**super().get_config(), "temperature": self.temperature}
 
 
+def top_of_each_review(scores, real, budget: float):
+    """The ``k = max(1, floor(budget * n))`` largest ``scores`` of each row's ``n`` real
+    positions: ``(selection in {0, 1}, scores with padding at -1e9, order (descending), k)``.
+    Selection goes by rank (equal scores by position), so exactly ``k`` are kept even where
+    scores tie; padding is never selected."""
+    ops = keras.ops
+    length = ops.sum(ops.cast(real, "int32"), axis=1, keepdims=True)
+    k = ops.maximum(ops.cast(ops.floor(budget * ops.cast(length, scores.dtype)), "int32"), 1)
+    masked = ops.where(real, scores, -1e9)
+    order = ops.argsort(-masked, axis=1)
+    rank = ops.argsort(order, axis=1)
+    selection = ops.cast(ops.less(rank, k), scores.dtype) * ops.cast(real, scores.dtype)
+    return selection, masked, order, k
+
+
 @serializable
 class BudgetSelection(keras.layers.Layer):
     """The ``k = max(1, floor(budget * n))`` highest perturbed scores of each review's ``n``
@@ -141,13 +156,7 @@ class BudgetSelection(keras.layers.Layer):
         u = ops.clip(ops.cast(ops.squeeze(noise, -1), p.dtype), EPS, 1.0 - EPS)
         score = ops.log(p) - ops.log(1.0 - p) + ops.log(u) - ops.log(1.0 - u)
         real = ops.not_equal(tokens, 0)
-        length = ops.sum(ops.cast(real, "int32"), axis=1, keepdims=True)
-        k = ops.maximum(ops.cast(ops.floor(self.budget * ops.cast(length, p.dtype)), "int32"), 1)
-        masked = ops.where(real, score, -1e9)
-        # The rank of every score in its review (0 = largest; equal scores by position), so
-        # exactly k are kept even where scores tie.
-        order = ops.argsort(-masked, axis=1)
-        rank = ops.argsort(order, axis=1)
+        hard, masked, order, k = top_of_each_review(score, real, self.budget)
         ranked = ops.take_along_axis(masked, order, axis=1)
         last = ops.shape(ranked)[1] - 1
         kth = ops.take_along_axis(ranked, ops.minimum(k - 1, last), axis=1)
@@ -155,9 +164,7 @@ class BudgetSelection(keras.layers.Layer):
         # The threshold moves with the scores, so the relaxation depends only on their
         # differences, as the selection does: no gradient pushes all scores up together.
         threshold = (kth + ops.maximum(after, kth - 20.0)) / 2.0
-        realf = ops.cast(real, p.dtype)
-        hard = ops.cast(ops.less(rank, k), p.dtype) * realf
-        soft = ops.sigmoid((score - threshold) / self.temperature) * realf
+        soft = ops.sigmoid((score - threshold) / self.temperature) * ops.cast(real, p.dtype)
         return ops.expand_dims(hard + (soft - ops.stop_gradient(soft)), -1)
 
     def compute_output_shape(self, probabilities_shape, noise_shape, tokens_shape):
@@ -612,15 +619,10 @@ class RationaleModel(OptimizerOnlyCompileConfig, ConfigModel):
         centred = ops.transpose(kernel - ops.mean(kernel, axis=1, keepdims=True))
         toward = ops.take(centred, ops.cast(ops.reshape(y, (-1,)), "int32"), axis=0)
         attribution = ops.stop_gradient(ops.einsum("btf,bf->bt", features, toward))
-        length = ops.sum(real, axis=1, keepdims=True)
-        budget = self._constructor_args["budget"]
-        k = ops.maximum(ops.floor(budget * length), 1.0)
-        order = ops.argsort(-ops.where(real > 0, attribution, -1e9), axis=1)
-        rank = ops.cast(ops.argsort(order, axis=1), "float32")
-        target = ops.cast(ops.less(rank, k), "float32") * real
+        target, *_ = top_of_each_review(attribution, real > 0, self._constructor_args["budget"])
         p = ops.clip(ops.cast(ops.squeeze(p, -1), "float32"), EPS, 1.0 - EPS)
         bce = -(target * ops.log(p) + (1.0 - target) * ops.log(1.0 - p)) * real
-        return ops.mean(ops.sum(bce, axis=1) / ops.maximum(ops.squeeze(length, 1), 1.0))
+        return ops.mean(ops.sum(bce, axis=1) / ops.maximum(ops.sum(real, axis=1), 1.0))
 
     def test_step(self, data):
         x, y = data
