@@ -67,6 +67,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--shared-negatives",
+        type=int,
+        default=None,
+        help="pairs per group sharing negatives (default: the registered system's)",
+    )
+    parser.add_argument("--tag", default="", help="suffix of the JSON report's name")
     args = parser.parse_args()
 
     from gensim.models import Word2Vec as GensimWord2Vec
@@ -97,6 +104,7 @@ def main() -> None:
         overwrite=True,
         verbose=2,
         embedding_dim=args.dim,
+        **({} if args.shared_negatives is None else {"shared_negatives": args.shared_negatives}),
     )
     ours = result.model.vectors()
     ours_wps = words * args.epochs / result.wall_time_s
@@ -139,6 +147,7 @@ def main() -> None:
     report = {
         "epochs": args.epochs,
         "dim": args.dim,
+        "shared_negatives": result.model.get_config()["shared_negatives"],
         "skipgram": SKIPGRAM.__dict__,
         "train_words": words,
         "vocabulary": len(vocab),
@@ -169,7 +178,7 @@ def main() -> None:
         "speed_ratio": ours_wps / gensim_wps,
     }
     write_projector_files(ours, vocab, OUT / "projector")
-    (OUT / "word2vec.json").write_text(json.dumps(report, indent=1))
+    (OUT / f"word2vec{args.tag}.json").write_text(json.dumps(report, indent=1))
     for side in ("ours", "gensim"):
         r = report[side]
         print(

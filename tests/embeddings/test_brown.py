@@ -124,3 +124,31 @@ def test_user_text_and_bad_text_raise_one_line_errors(tmp_path):
     bad_zip.write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(InvalidInputError, match="is damaged"):
         read_brown(bad_zip)
+
+
+def test_training_epochs_are_full_shuffled_batches_made_in_parts():
+    """Without subsampling the training pipeline's epoch holds the fixed set's pairs (made
+    in parts over a random share of sentences each, cycled to full batches), in a new order
+    every pass, and states its length."""
+    rng = np.random.default_rng(0)
+    rows = rng.integers(1, 12, size=400)
+    ids = rng.integers(0, 40, size=rows.sum()).astype(np.int32)
+    counts = np.bincount(ids, minlength=40)
+    common = dict(
+        keep=keep_probabilities(counts, 0),
+        table=unigram_table(counts),
+        config=SkipGramConfig(window=1, negatives=2, sample=0),
+        batch_size=64,
+    )
+    fixed_targets, fixed_contexts = all_pairs(skipgram_pipeline(ids, rows, shuffle=False, **common))
+    fixed = set(zip(fixed_targets.tolist(), fixed_contexts[:, 0].tolist()))
+    train = skipgram_pipeline(ids, rows, shuffle=True, **common)
+    steps = -(-len(fixed_targets) // 64)
+    assert int(train.cardinality()) == steps
+    epochs = [all_pairs(train) for _ in range(2)]
+    for targets, contexts in epochs:
+        assert len(targets) == steps * 64 and contexts.shape == (steps * 64, 3)
+        pairs = set(zip(targets.tolist(), contexts[:, 0].tolist()))
+        # Each part is cycled or cut to its share of the steps: a few pairs repeat or drop.
+        assert pairs <= fixed and len(pairs) > 0.9 * len(fixed)
+    assert not np.array_equal(epochs[0][0], epochs[1][0])

@@ -68,3 +68,33 @@ def test_analogy_accuracy_and_neighbours_known_answers(tmp_path):
     with pytest.raises(InvalidInputError, match="5 vectors but 4 words"):
         write_projector_files(vectors, words[:4], tmp_path)
     assert len(ANALOGIES) > 400 and all(len(set(q)) == 4 for q in ANALOGIES)
+
+
+@pytest.mark.parametrize("group, batch", [(1, 37), (4, 37), (8, 32)])
+def test_written_out_sparse_update_equals_autodiff_with_and_without_shared_negatives(group, batch):
+    """One SGD step (rate 1) moves both tables by minus the autodiff gradient of the
+    negative-sampling loss in which each run of ``group`` pairs uses its first pair's
+    negatives (37 pairs: the last group is short)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(group)
+    keras.utils.set_random_seed(0)
+    model = Word2Vec(vocab_size=30, embedding_dim=6, shared_negatives=group)
+    model.context_embedding.embeddings.assign(rng.normal(size=(30, 6)).astype("float32"))
+    targets = rng.integers(0, 30, batch).astype(np.int32)
+    contexts = rng.integers(0, 30, (batch, 6)).astype(np.int32)
+    shared = contexts.copy()
+    shared[:, 1:] = np.repeat(contexts[::group, 1:], group, axis=0)[:batch]
+    tables = [model.target_embedding.embeddings, model.context_embedding.embeddings]
+    before = [np.array(t.numpy()) for t in tables]
+    with tf.GradientTape() as tape:
+        loss = model.pair_loss(tf.constant(targets), tf.constant(shared))
+    grads = [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, tables)]
+    model.compile(optimizer=keras.optimizers.SGD(1.0), jit_compile=True)
+    logs = model.train_on_batch(targets, contexts, return_dict=True)
+    assert logs["loss"] == pytest.approx(float(loss), rel=1e-6)
+    for table, start, grad in zip(tables, before, grads):
+        assert np.abs(grad).max() > 1e-3
+        np.testing.assert_allclose(table.numpy() - start, -grad, atol=1e-6)
+    with pytest.raises(ValueError, match="shared_negatives must be >= 1"):
+        Word2Vec(vocab_size=30, shared_negatives=0)
