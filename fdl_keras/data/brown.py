@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fdl_keras.data.pipeline import EpochOrder
 from fdl_keras.data.registry import _PROVIDERS, Dataset, DatasetInfo, dataset, find_data
 from fdl_keras.errors import DatasetNotFoundError, InvalidInputError
 
@@ -222,6 +223,7 @@ def skipgram_pipeline(
     batch_size: int = 4096,
     seed: int = 0,
     shuffle: bool = True,
+    order=None,
 ):
     """Batches of ``(targets, contexts)``: ``targets`` ``(batch,)`` int32, ``contexts``
     ``(batch, 1 + negatives)`` int32 whose first column is the true context word.
@@ -232,7 +234,10 @@ def skipgram_pipeline(
     pair count rounded up (pairs vary by a fraction of a percent between epochs; a short epoch
     repeats a few of its own pairs, a long one leaves a few out), so
     Keras can run many steps per call. Without ``shuffle`` every pass gives the same pairs, in
-    corpus order, the last batch short (a fixed evaluation set).
+    corpus order, the last batch short (a fixed evaluation set). Epoch ``e``'s pairs are a
+    function of ``(seed, e)`` alone, ``e`` read from ``order`` (an
+    :class:`~fdl_keras.data.pipeline.EpochOrder`, made here when not given), so a resumed run
+    sees the batches the uninterrupted one saw.
 
     Raises:
         InvalidInputError: the text gives no pair at all (no sentence of two kept words).
@@ -295,10 +300,10 @@ def skipgram_pipeline(
     part_ends = tf.constant(np.linspace(0, len(row_lengths), parts + 1).round().astype(np.int64))
     part_steps = tf.constant([steps // parts + (i < steps % parts) for i in range(parts)])
 
-    def part_batches(order, seeds, i):
+    def part_batches(sentences, seeds, i):
         """Part ``i`` of an epoch: full batches of its sentences' pairs, shuffled, cycled or
         cut to its share of the epoch's steps, with new negatives."""
-        part = tf.gather(text, order[part_ends[i] : part_ends[i + 1]])
+        part = tf.gather(text, sentences[part_ends[i] : part_ends[i + 1]])
         seeds = [
             tf.random.experimental.stateless_fold_in(seeds[j], tf.cast(i, tf.int32))
             for j in range(4)
@@ -322,17 +327,17 @@ def skipgram_pipeline(
             tf.reshape(contexts, [part_steps[i], batch_size, 1 + config.negatives]),
         )
 
-    def epoch_batches(key):
-        seeds = split(tf.cast(key % (2**31 - 1), tf.int32))
-        order = tf.random.experimental.stateless_shuffle(
+    def epoch_batches(_):
+        seeds = split(tf.cast(order.next_pass() % (2**31 - 1), tf.int32))
+        sentences = tf.random.experimental.stateless_shuffle(
             tf.range(len(row_lengths), dtype=tf.int64), seeds[0]
         )
-        made = tf.data.Dataset.range(parts).map(lambda i: part_batches(order, seeds, i))
+        made = tf.data.Dataset.range(parts).map(lambda i: part_batches(sentences, seeds, i))
         return made.prefetch(1).flat_map(lambda t, c: tf.data.Dataset.from_tensor_slices((t, c)))
 
-    # One seed per pass, new every pass (a new iterator per epoch, as Keras' fit makes).
-    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    ds = keys.flat_map(epoch_batches)
+    if order is None:
+        order = EpochOrder()
+    ds = tf.data.Dataset.range(1).flat_map(epoch_batches)  # one pass: the epoch ``order`` is in
     ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -373,7 +378,8 @@ def corpus_dataset(
     if len(test_rows) == 0:  # no held-out text: evaluate on a fixed pass over the training text
         test_ids, test_rows = train_ids, train_rows
     common = dict(keep=keep, table=table, config=config, batch_size=batch_size, seed=seed)
-    train = skipgram_pipeline(train_ids, train_rows, shuffle=True, **common)
+    order = EpochOrder()
+    train = skipgram_pipeline(train_ids, train_rows, shuffle=True, order=order, **common)
     test = skipgram_pipeline(test_ids, test_rows, shuffle=False, **common)
     info = DatasetInfo(
         name=name,
@@ -397,6 +403,7 @@ def corpus_dataset(
             "sentences": train_sentences,
             "counts": vocabulary.counts,
         },
+        order=order,
     )
 
 

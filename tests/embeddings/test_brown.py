@@ -15,6 +15,7 @@ from fdl_keras.data.brown import (
     skipgram_pipeline,
     unigram_table,
 )
+from fdl_keras.data.pipeline import EpochOrder
 from fdl_keras.errors import DatasetNotFoundError, InvalidInputError
 
 
@@ -126,10 +127,10 @@ def test_user_text_and_bad_text_raise_one_line_errors(tmp_path):
         read_brown(bad_zip)
 
 
-def test_training_epochs_are_full_shuffled_batches_made_in_parts():
+def test_training_epochs_are_full_shuffled_batches_made_in_parts_and_resume_exactly():
     """Without subsampling the training pipeline's epoch holds the fixed set's pairs (made
     in parts over a random share of sentences each, cycled to full batches), in a new order
-    every pass, and states its length."""
+    every pass, states its length, and epoch ``e`` depends on ``(seed, e)`` alone."""
     rng = np.random.default_rng(0)
     rows = rng.integers(1, 12, size=400)
     ids = rng.integers(0, 40, size=rows.sum()).astype(np.int32)
@@ -152,3 +153,9 @@ def test_training_epochs_are_full_shuffled_batches_made_in_parts():
         # Each part is cycled or cut to its share of the steps: a few pairs repeat or drop.
         assert pairs <= fixed and len(pairs) > 0.9 * len(fixed)
     assert not np.array_equal(epochs[0][0], epochs[1][0])
+    # A run resumed at epoch 1 in a new pipeline sees epoch 1's batches exactly.
+    order = EpochOrder()
+    resumed = skipgram_pipeline(ids, rows, shuffle=True, order=order, **common)
+    order.set(1)
+    targets, contexts = all_pairs(resumed)
+    assert np.array_equal(targets, epochs[1][0]) and np.array_equal(contexts, epochs[1][1])
