@@ -12,15 +12,15 @@ repeated).
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from fdl_keras.memory import addressing
+from fdl_keras.memory.controller import ControlledMemoryCell, check_sizes
 from fdl_keras.serialization import serializable
 
 
 @serializable
-class DNCCell(keras.layers.Layer):
+class DNCCell(ControlledMemoryCell):
     """One DNC step: usage and allocation, write, link update, then the reads.
 
     The state is a flat list of 2-D tensors: controller ``h, c``; memory ``(N * W)``; usage
@@ -44,26 +44,20 @@ class DNCCell(keras.layers.Layer):
         self, units: int, memory_size: int = 32, word_size: int = 16, read_heads: int = 2, **kwargs
     ):
         super().__init__(**kwargs)
-        for what, value in (
-            ("units", units),
-            ("memory_size", memory_size),
-            ("word_size", word_size),
-            ("read_heads", read_heads),
-        ):
-            if int(value) < 1:
-                raise ValueError(f"DNCCell: {what} must be >= 1, got {value}")
+        check_sizes(
+            "DNCCell",
+            units=units,
+            memory_size=memory_size,
+            word_size=word_size,
+            read_heads=read_heads,
+        )
         self.units, self.memory_size = units, memory_size
         self.word_size, self.read_heads = word_size, read_heads
         n, w, r = memory_size, word_size, read_heads
         self.state_size = [units, units, n * w, n, n * n, n, r * n, n, r * w]
         self.output_size = units + r * w
         interface = r * w + r + w + 1 + w + w + r + 1 + 1 + 3 * r
-        self.controller = keras.layers.LSTMCell(units, name="controller")
-        self.interface = keras.layers.Dense(interface, name="interface")
-
-    def build(self, input_shape):
-        self.controller.build((input_shape[0], input_shape[-1] + self.read_heads * self.word_size))
-        self.interface.build((input_shape[0], self.units))
+        self._add_controller(units, interface)
 
     def get_initial_state(self, batch_size=None):
         return [tf.zeros(tf.stack([batch_size, size])) for size in self.state_size]

@@ -12,10 +12,10 @@ sharpening; train with gradient clipping (the chapter's systems use Adam with ``
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from fdl_keras.memory import addressing
+from fdl_keras.memory.controller import ControlledMemoryCell, check_sizes
 from fdl_keras.serialization import serializable
 
 #: The value every memory cell starts at.
@@ -23,7 +23,7 @@ MEMORY_INIT = 1e-6
 
 
 @serializable
-class NTMCell(keras.layers.Layer):
+class NTMCell(ControlledMemoryCell):
     """One step of an NTM: write with the write heads, then read the new memory.
 
     The state is a flat list of 2-D tensors (``keras.layers.RNN`` carries it): controller
@@ -56,15 +56,14 @@ class NTMCell(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for what, value in (
-            ("units", units),
-            ("memory_size", memory_size),
-            ("word_size", word_size),
-            ("read_heads", read_heads),
-            ("write_heads", write_heads),
-        ):
-            if int(value) < 1:
-                raise ValueError(f"NTMCell: {what} must be >= 1, got {value}")
+        check_sizes(
+            "NTMCell",
+            units=units,
+            memory_size=memory_size,
+            word_size=word_size,
+            read_heads=read_heads,
+            write_heads=write_heads,
+        )
         if not 0 <= shift_range < memory_size / 2:
             raise ValueError(
                 f"NTMCell: shift_range must be in [0, memory_size/2), got {shift_range}"
@@ -76,12 +75,7 @@ class NTMCell(keras.layers.Layer):
         self.output_size = units + r * w
         self._address_width = w + 3 + (2 * shift_range + 1)  # key, beta, g, gamma, shift
         heads = (r + hw) * self._address_width + hw * 2 * w  # + erase and add per write head
-        self.controller = keras.layers.LSTMCell(units, name="controller")
-        self.interface = keras.layers.Dense(heads, name="interface")
-
-    def build(self, input_shape):
-        self.controller.build((input_shape[0], input_shape[-1] + self.read_heads * self.word_size))
-        self.interface.build((input_shape[0], self.units))
+        self._add_controller(units, heads)
 
     def get_initial_state(self, batch_size=None):
         n, w, r, hw = self.memory_size, self.word_size, self.read_heads, self.write_heads
