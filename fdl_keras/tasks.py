@@ -333,7 +333,10 @@ class Generative(FitTask):
     def pairs(self, spec, model, data, seed=0):
         # Seeded apart, so a VAE's stochastic binarisation differs between the splits.
         splits = (data.train, data.validation, data.test)
-        return tuple(s and model.training_data(s, seed=seed + i) for i, s in enumerate(splits))
+        return tuple(
+            s and model.training_data(s, seed=seed + i, order=data.order if i == 0 else None)
+            for i, s in enumerate(splits)
+        )
 
     def contract_step(self, spec, model, x, y):
         if not model.compiled:

@@ -41,6 +41,28 @@ class EpochOrder:
         return self.variable.assign_add(1) - 1
 
 
+def pass_seeds(seed: int, order: EpochOrder | None = None, fresh: bool = True):
+    """``(seeds, key)``: a dataset of one int64 per element and ``key(element_seed)``, the
+    element's stateless seed. Fresh noise per pass (``fresh``) comes from ``order``'s epoch
+    when given (a function of ``(seed, epoch, position)``, so a resumed run draws what the
+    uninterrupted one drew; read while the pass runs, after its pipeline set the epoch), else
+    from ``tf.data``'s per-process reshuffling; without ``fresh`` every pass draws the same.
+    """
+    import tensorflow as tf
+
+    if fresh and order is None:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    else:  # the element's position (and the pass's epoch): the same in every process
+        seeds = tf.data.Dataset.counter()
+
+    def key(element_seed):
+        if fresh and order is not None:
+            element_seed = element_seed + order.variable.read_value() * 2**32
+        return tf.stack([element_seed, tf.constant(seed, tf.int64)])
+
+    return seeds, key
+
+
 def shuffled_indices(n: int, seed: int, order: EpochOrder):
     """A dataset of ``(key, index)``: the indices ``0..n-1`` in the order of epoch ``e`` (read
     from ``order``), and keys ``e * n + position`` that seed per-element augmentation."""

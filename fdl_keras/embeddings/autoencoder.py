@@ -240,13 +240,18 @@ class DenoisingTask(AutoencoderTask):
         return {**super().describe(spec), "noise": f"{self.noise} {self.level:g} (in tf.data)"}
 
     def pairs(self, spec, model, data, seed=0):
-        def noisy(split, offset, fresh):
+        def noisy(split, offset, fresh, order=None):
             return split and corrupt(
-                split, self.noise, self.level, seed=seed + offset, resample_each_epoch=fresh
+                split,
+                self.noise,
+                self.level,
+                seed=seed + offset,
+                resample_each_epoch=fresh,
+                order=order,
             )
 
         return (
-            noisy(data.train, 0, True),
+            noisy(data.train, 0, True, data.order),
             noisy(data.validation, 1, False),
             noisy(data.test, 2, False),
         )
@@ -262,21 +267,23 @@ def check_noise(noise: str, level: float) -> None:
         raise InvalidInputError(f"{noise} noise level must be in [0, {top:g}), got {level}")
 
 
-def corrupt(dataset, noise: str, level: float, *, seed: int = 0, resample_each_epoch=True):
+def corrupt(
+    dataset, noise: str, level: float, *, seed: int = 0, resample_each_epoch=True, order=None
+):
     """``(images, labels)`` batches -> ``(corrupted images, clean images)``, in ``tf.data``.
 
-    With ``resample_each_epoch`` every pass draws new noise (training); otherwise each pass
-    gives the same corrupted images (evaluation).
+    With ``resample_each_epoch`` every pass draws new noise (training), a function of the epoch
+    when ``dataset`` is driven by an :class:`~fdl_keras.data.pipeline.EpochOrder` passed as
+    ``order`` (exact resume); otherwise each pass gives the same corrupted images (evaluation).
     """
+    from fdl_keras.data.pipeline import pass_seeds
+
     check_noise(noise, level)
-    if resample_each_epoch:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    else:  # the batch's position: the same noise in every pass and every process
-        seeds = tf.data.Dataset.counter()
+    seeds, batch_key = pass_seeds(seed, order, resample_each_epoch)
 
     def draw(batch_seed, batch):
         images = batch[0]
-        key = tf.stack([batch_seed, tf.constant(seed, tf.int64)])
+        key = batch_key(batch_seed)
         if noise == "masking":
             kept = tf.random.stateless_uniform(tf.shape(images), seed=key) >= level
             noisy = images * tf.cast(kept, images.dtype)

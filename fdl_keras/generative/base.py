@@ -41,9 +41,10 @@ class GenerativeModel(OptimizerOnlyCompileConfig, ConfigModel):
         ]
         return arrays[0] if len(arrays) == 1 else arrays
 
-    def training_data(self, dataset, seed: int = 0):
-        """Maps a ``(images, labels)`` pipeline to what ``fit`` expects: images in [0, 1]."""
-        del seed
+    def training_data(self, dataset, seed: int = 0, order=None):
+        """Maps a ``(images, labels)`` pipeline to what ``fit`` expects: images in [0, 1]
+        (``seed`` and ``order``, the pipeline's ``EpochOrder``, seed a subclass's noise)."""
+        del seed, order
         return dataset.map(lambda images, labels: images)
 
 

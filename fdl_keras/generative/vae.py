@@ -244,9 +244,12 @@ class VAE(GenerativeModel):
         log_likelihood, kl = self.elbo_terms(image_tensor(data), seed=self._seed())
         return self._track(-tf.reduce_mean(log_likelihood - kl), log_likelihood, kl)
 
-    def training_data(self, dataset, seed: int = 0):
-        """Binary images for ``fit``: a fresh stochastic binarisation every epoch."""
-        return binarize(dataset, seed=seed, resample_each_epoch=True).map(lambda x, y: x)
+    def training_data(self, dataset, seed: int = 0, order=None):
+        """Binary images for ``fit``: a fresh stochastic binarisation every epoch (a function
+        of the epoch when ``order``, the pipeline's ``EpochOrder``, is given)."""
+        return binarize(dataset, seed=seed, resample_each_epoch=True, order=order).map(
+            lambda x, y: x
+        )
 
     def _track(self, loss, log_likelihood, kl) -> dict:
         self.loss_tracker.update_state(loss)
@@ -259,18 +262,22 @@ class VAE(GenerativeModel):
         return tf.cast(self.seed_generator.next(), tf.int32)
 
 
-def binarize(dataset, seed: int = 0, resample_each_epoch: bool = True):
+def binarize(dataset, seed: int = 0, resample_each_epoch: bool = True, order=None):
     """Stochastic binarisation in ``tf.data``: every pixel becomes 1 with its intensity.
 
     Maps a pipeline of ``(images, labels)`` batches with intensities in [0, 1] to binary images.
     With ``resample_each_epoch`` each pass draws new binary images (dynamic binarisation, a
     regulariser for training); otherwise every pass gives the same ones (for evaluation).
+    With ``order`` (the :class:`~fdl_keras.data.pipeline.EpochOrder` driving ``dataset``) each
+    pass's draws are a function of its epoch, so a resumed run sees the same images.
     """
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=resample_each_epoch)
+    from fdl_keras.data.pipeline import pass_seeds
+
+    seeds, batch_key = pass_seeds(seed, order, resample_each_epoch)
 
     def draw(batch_seed, batch):
         images, labels = batch
-        uniform = tf.random.stateless_uniform(tf.shape(images), seed=tf.stack([batch_seed, 0]))
+        uniform = tf.random.stateless_uniform(tf.shape(images), seed=batch_key(batch_seed))
         return tf.cast(uniform < images, images.dtype), labels
 
     return tf.data.Dataset.zip(seeds, dataset).map(draw, num_parallel_calls=tf.data.AUTOTUNE)

@@ -60,3 +60,30 @@ def test_kl_penalty_pulls_mean_activation_to_rho(require_mnist):
     after = mean_activation(model, images).mean()
     assert abs(before - 0.1) > 0.2  # sigmoid units start near 0.5
     assert after == pytest.approx(0.1, rel=0.3), (before, after)
+
+
+def ordered_dataset(order, n=64, batch=16):
+    """An ``EpochOrder``-driven pipeline like the package's shuffled MNIST one."""
+    from fdl_keras.data.pipeline import shuffled_indices
+
+    x = np.random.default_rng(0).uniform(0.2, 1.0, size=(n, 28, 28, 1)).astype("float32")
+    images = tf.constant(x)
+    picks = shuffled_indices(n, 0, order).map(lambda key, i: (tf.gather(images, i), 0))
+    return picks.batch(batch)
+
+
+def test_training_noise_of_a_resumed_epoch_is_the_uninterrupted_runs():
+    """With the pipeline's EpochOrder the noise of epoch e is a function of (seed, e): a new
+    pipeline set to epoch 1 (a run resumed there) draws epoch 1's noisy images exactly."""
+    from fdl_keras.data.pipeline import EpochOrder
+
+    def epoch_images(order, epoch):
+        order.set(epoch)
+        fresh = corrupt(ordered_dataset(order), "masking", 0.3, seed=3, order=order)
+        return np.concatenate([a.numpy() for a, _ in fresh])
+
+    first = EpochOrder()
+    epochs = [epoch_images(first, e) for e in range(2)]
+    assert not np.array_equal(epochs[0], epochs[1])
+    tf.random.set_seed(11)  # a new process
+    np.testing.assert_array_equal(epoch_images(EpochOrder(), 1), epochs[1])

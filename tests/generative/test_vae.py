@@ -66,6 +66,22 @@ def test_binarize_in_tf_data(mnist_images):
     assert not np.array_equal(np.concatenate(a), np.concatenate(b))
 
 
+def test_binarize_of_a_resumed_epoch_is_the_uninterrupted_runs(mnist_images):
+    from fdl_keras.data.pipeline import EpochOrder, shuffled_indices
+
+    images = tf.constant(mnist_images[:64])
+
+    def epoch_images(order, epoch):
+        order.set(epoch)
+        picks = shuffled_indices(64, 0, order).map(lambda key, i: (tf.gather(images, i), 0))
+        return np.concatenate([x.numpy() for x, _ in binarize(picks.batch(32), 3, order=order)])
+
+    first = EpochOrder()
+    epochs = [epoch_images(first, e) for e in range(2)]
+    assert not np.array_equal(epochs[0], epochs[1])
+    np.testing.assert_array_equal(epoch_images(EpochOrder(), 1), epochs[1])
+
+
 def test_latent_traversal_and_activity(trained_vae):
     vae, binary, _, _ = trained_vae
     dims, activity = active_dimensions(vae, binary)
