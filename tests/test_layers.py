@@ -7,6 +7,7 @@ from sklearn.datasets import load_sample_image
 
 from fdl_keras.layers import (
     FoldTime,
+    GroupNorm,
     PerImageStandardization,
     ResettingLSTMCell,
     UnfoldTime,
@@ -55,6 +56,7 @@ CASES = {
     ),
     "ResettingLSTMCell": (resetting_rnn, sequences_with_resets()),
     "instance_norm": (lambda: instance_norm(3, "instance_norm"), photos()),
+    "GroupNorm": (lambda: GroupNorm(groups=2), RNG.normal(size=(2, 5, 6, 8)).astype(np.float32)),
 }
 
 
@@ -108,6 +110,28 @@ def test_instance_norm_normalises_each_channel_of_each_image():
     var = images.var(axis=(1, 2), keepdims=True)
     # GroupNormalization's default epsilon is 1e-3; gamma starts at 1 and beta at 0.
     np.testing.assert_allclose(y, (images - mean) / np.sqrt(var + 1e-3), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "shape, groups", [((2, 5, 6, 8), 2), ((2, 5, 6, 8), 8), ((2, 5, 6, 8), 1), ((3, 16), 4)]
+)
+def test_group_norm_equals_keras_group_normalization(shape, groups):
+    """Same weights, same outputs (to float32 rounding) as Keras' layer, on activations with
+    a large mean (the variance is two-pass, so no cancellation), and under mixed precision."""
+    x = (RNG.normal(size=shape) * 3 + 50).astype(np.float32)
+    ours, keras_gn = GroupNorm(groups=groups), keras.layers.GroupNormalization(groups=groups)
+    ours.build(shape)
+    keras_gn.build(shape)
+    weights = [RNG.normal(size=w.shape).astype(np.float32) for w in keras_gn.weights]
+    ours.set_weights(weights)
+    keras_gn.set_weights(weights)
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(keras_gn(x)), atol=2e-5)
+    half = GroupNorm(groups=groups, dtype="mixed_float16")
+    half.build(shape)
+    half.set_weights(weights)
+    y = half(x)
+    assert y.dtype == "float16"
+    np.testing.assert_allclose(np.asarray(y, np.float32), np.asarray(keras_gn(x)), atol=2e-2)
 
 
 def test_classification_head_gives_probabilities_or_logits():

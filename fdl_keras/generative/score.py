@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from fdl_keras.generative.base import GenerativeModel, image_tensor
+from fdl_keras.layers import GroupNorm
 from fdl_keras.registry import FitConfig, register
 from fdl_keras.serialization import serializable
 from fdl_keras.tasks import Generative
@@ -121,7 +122,7 @@ class NoiseConditionalScoreNetwork(GenerativeModel):
             x = keras.layers.UpSampling2D(2, name=f"up_{level}")(x)
             x = keras.layers.Concatenate(name=f"skip_{level}")([x, skips[level]])
             x = _residual_block(x, embedding, filters[level], name=f"decoder_{level}")
-        x = keras.layers.GroupNormalization(_groups(filters[0]), name="out_norm")(x)
+        x = GroupNorm(_groups(filters[0]), name="out_norm")(x)
         x = keras.layers.Activation("swish", name="out_swish")(x)
         x = keras.layers.Conv2D(image_shape[-1], 3, padding="same", name="out_conv")(x)
         # Technique 3 of Song & Ermon 2020: the score's size grows as 1 / sigma.
@@ -203,14 +204,14 @@ def _groups(channels: int) -> int:
 
 def _residual_block(x, embedding, filters: int, name: str):
     """GroupNorm-swish-conv twice, the noise-level embedding added in between, and a skip."""
-    h = keras.layers.GroupNormalization(_groups(x.shape[-1]), name=f"{name}_norm_1")(x)
+    h = GroupNorm(_groups(x.shape[-1]), name=f"{name}_norm_1")(x)
     h = keras.layers.Activation("swish", name=f"{name}_swish_1")(h)
     h = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv_1")(h)
     bias = keras.layers.Dense(filters, name=f"{name}_sigma")(embedding)
     h = keras.layers.Add(name=f"{name}_condition")(
         [h, keras.layers.Reshape((1, 1, filters), name=f"{name}_sigma_map")(bias)]
     )
-    h = keras.layers.GroupNormalization(_groups(filters), name=f"{name}_norm_2")(h)
+    h = GroupNorm(_groups(filters), name=f"{name}_norm_2")(h)
     h = keras.layers.Activation("swish", name=f"{name}_swish_2")(h)
     h = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv_2")(h)
     if x.shape[-1] != filters:

@@ -10,7 +10,7 @@ from fdl_keras.layers.attention import (
     TokenMask,
 )
 from fdl_keras.layers.heads import classification_head
-from fdl_keras.layers.normalization import PerImageStandardization, instance_norm
+from fdl_keras.layers.normalization import GroupNorm, PerImageStandardization, instance_norm
 from fdl_keras.layers.positional import SinusoidalPositionEncoding
 from fdl_keras.layers.recurrent import ResettingLSTMCell
 from fdl_keras.layers.shortcuts import ZeroPadShortcut
@@ -21,6 +21,7 @@ __all__ = [
     "BahdanauAttention",
     "CachedMultiHeadAttention",
     "FoldTime",
+    "GroupNorm",
     "KLSparsity",
     "KSparse",
     "LuongAttention",

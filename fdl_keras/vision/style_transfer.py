@@ -248,8 +248,8 @@ class StyleTransferNet(OptimizerOnlyCompileConfig, ConfigModel):
     """Johnson et al.'s image transformation network: one pass applies one learned style.
 
     9x9 conv, two stride-2 convs, residual blocks, two 2x upsamplings, 9x9 conv to RGB in [0, 1];
-    instance normalisation (``GroupNormalization`` with one group per channel, Ulyanov et al.)
-    after every hidden convolution. Upsampling is nearest-neighbour resize + conv rather than
+    instance normalisation (:class:`~fdl_keras.layers.GroupNorm` with one group per channel,
+    Ulyanov et al.) after every hidden convolution. Upsampling is nearest-neighbour resize + conv rather than
     the paper's transposed convolution, which avoids checkerboard artefacts (Odena et al. 2016).
     Height and width are free, so one exported model styles images of any size divisible by 4.
 
