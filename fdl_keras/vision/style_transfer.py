@@ -249,8 +249,9 @@ class StyleTransferNet(OptimizerOnlyCompileConfig, ConfigModel):
 
     9x9 conv, two stride-2 convs, residual blocks, two 2x upsamplings, 9x9 conv to RGB in [0, 1];
     instance normalisation (:class:`~fdl_keras.layers.GroupNorm` with one group per channel,
-    Ulyanov et al.) after every hidden convolution. Upsampling is nearest-neighbour resize + conv rather than
-    the paper's transposed convolution, which avoids checkerboard artefacts (Odena et al. 2016).
+    Ulyanov et al.) after every hidden convolution. Upsampling is nearest-neighbour resize +
+    conv rather than the paper's transposed convolution, which avoids checkerboard artefacts
+    (Odena et al. 2016).
     Height and width are free, so one exported model styles images of any size divisible by 4.
 
     Args:

@@ -236,8 +236,8 @@ print({k: round(v / fractions[-1], 3) for k, v in area.items()}, "(area under th
 # switches. Its generator is also taught, by a cross-entropy, the 20 % of words that carry
 # most of the encoder's full-text evidence for the true class (`attribution_weight=1.0`: the
 # supervision of FRESH, Jain et al. 2020). Both read the first 400 tokens of each review (full
-# mode; 100 in fast mode), and the rationale encoder starts from the full-text weights. `benchmarks/interpret_rationale.py`
-# runs this at full length.
+# mode; 100 in fast mode), and the rationale encoder starts from the full-text weights.
+# `benchmarks/interpret_rationale.py` runs this at full length.
 
 # %%
 reviews = load_dataset("movie_reviews", batch_size=32, limit=200 if FAST else None)
