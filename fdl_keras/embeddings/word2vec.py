@@ -113,15 +113,9 @@ class Word2Vec(ConfigModel):
 
     def pair_loss(self, targets, contexts):
         """Mean over pairs of the negative-sampling loss (the true context is column 0)."""
-        return self._pair_logits(targets, contexts)[0]
-
-    def _pair_logits(self, targets, contexts):
         v = tf.gather(self.target_embedding.embeddings, targets)  # (batch, d)
         u = tf.gather(self.context_embedding.embeddings, contexts)  # (batch, 1 + k, d)
-        logits = tf.einsum("bd,bkd->bk", v, u)
-        labels = tf.one_hot(tf.zeros_like(targets), tf.shape(contexts)[1], dtype=logits.dtype)
-        losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
-        return tf.reduce_mean(tf.reduce_sum(losses, axis=1)), logits, labels, v, u
+        return _negative_sampling_loss(tf.einsum("bd,bkd->bk", v, u))[0]
 
     def train_step(self, data):
         targets, contexts = _pairs(data)
@@ -146,9 +140,7 @@ class Word2Vec(ConfigModel):
             ],
             axis=1,
         )
-        labels = tf.one_hot(tf.zeros_like(targets), tf.shape(logits)[1], dtype=logits.dtype)
-        losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
-        loss = tf.reduce_mean(tf.reduce_sum(losses, axis=1))
+        loss, labels = _negative_sampling_loss(logits)
 
         # The gradient written out, as in word2vec's C code (d loss / d logit = s(x) - label),
         # and applied as sparse row updates (the same gradient autodiff gives). A shared
@@ -184,6 +176,15 @@ class Word2Vec(ConfigModel):
     def vectors(self) -> np.ndarray:
         """The target vectors, ``(vocab_size, embedding_dim)`` (what the lookup returns)."""
         return np.asarray(self.target_embedding.embeddings)
+
+
+def _negative_sampling_loss(logits):
+    """``(loss, labels)`` of ``(batch, 1 + k)`` logits whose column 0 is the true context:
+    the batch mean of each pair's summed sigmoid cross-entropies."""
+    labels = tf.one_hot(tf.zeros(tf.shape(logits)[:1], tf.int32), tf.shape(logits)[1])
+    labels = tf.cast(labels, logits.dtype)
+    losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+    return tf.reduce_mean(tf.reduce_sum(losses, axis=1)), labels
 
 
 def _pairs(data):
