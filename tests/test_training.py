@@ -255,7 +255,7 @@ def test_compile_takes_each_systems_measured_cpu_defaults_unless_told():
     mlp, cnn = fdl_keras.get_spec("mnist_mlp"), fdl_keras.get_spec("mnist_cnn")
     model = mlp.build(hidden_units=(8,))
     mlp.compile(model)
-    assert model.jit_compile is True and model.steps_per_execution == 1
+    assert model.jit_compile is True and model.steps_per_execution == 16
     mlp.compile(model, jit_compile=False, steps_per_execution=2)
     assert model.jit_compile is False and model.steps_per_execution == 2
     model = cnn.build(filters=(2, 2), dense_units=4)

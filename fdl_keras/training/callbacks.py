@@ -20,6 +20,10 @@ class NaNGuard(keras.callbacks.TerminateOnNaN):
 
     ``failure`` is ``(epoch, batch, key, value, first value)`` of the first bad loss, else None.
 
+    With ``steps_per_execution`` k > 1 Keras logs one running mean per k steps, so the first
+    logged value may already hold the explosion; :meth:`set_reference` then gives the losses
+    of the untrained model as the first values.
+
     Args:
         explosion_factor: growth over the first logged value that counts as divergence
             (None: only NaN/inf).
@@ -31,6 +35,14 @@ class NaNGuard(keras.callbacks.TerminateOnNaN):
         self.epoch = 0
         self.first: dict[str, float] = {}
         self.failure: tuple[int, int, str, float, float | None] | None = None
+
+    def set_reference(self, model: keras.Model, batches) -> None:
+        """Takes ``model``'s losses on ``batches`` (a dataset of one or a few batches, before
+        any update) as the first values the growth is measured against."""
+        logs = model.evaluate(batches, verbose=0, return_dict=True)
+        self.first.update(
+            {k: float(v) for k, v in logs.items() if k.endswith("loss") and math.isfinite(v)}
+        )
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch

@@ -235,6 +235,10 @@ def _fit(
     # length (bucketed text, sampled word pairs) it takes one extra optimizer step per epoch on
     # the exhausted iterator: both go through the package's loop over the model's train_step.
     own_loop = plan.chief_dir is not None or int(train_split.cardinality()) < 0
+    if not own_loop and model.steps_per_execution > 1 and validation_split is not None:
+        # one logged loss per k steps: measure growth from the untrained model's loss instead
+        guard = next(cb for cb in callbacks if isinstance(cb, NaNGuard))
+        guard.set_reference(model, validation_split.take(1))
     if own_loop:
         from fdl_keras.training.multiworker import distributed_fit
 
