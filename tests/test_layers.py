@@ -8,6 +8,7 @@ from sklearn.datasets import load_sample_image
 from fdl_keras.layers import (
     FoldTime,
     GroupNorm,
+    PackedBidirectional,
     PerImageStandardization,
     ResettingLSTMCell,
     UnfoldTime,
@@ -57,6 +58,10 @@ CASES = {
     "ResettingLSTMCell": (resetting_rnn, sequences_with_resets()),
     "instance_norm": (lambda: instance_norm(3, "instance_norm"), photos()),
     "GroupNorm": (lambda: GroupNorm(groups=2), RNG.normal(size=(2, 5, 6, 8)).astype(np.float32)),
+    "PackedBidirectional": (
+        lambda: PackedBidirectional(keras.layers.LSTM(3, return_sequences=True)),
+        RNG.normal(size=(2, 5, 4)).astype(np.float32),
+    ),
 }
 
 
@@ -160,3 +165,53 @@ def test_layers_stay_importable_from_their_old_modules():
     assert networks.ResettingLSTMCell is ResettingLSTMCell
     assert resnet.ZeroPadShortcut is ZeroPadShortcut
     assert cifar_cnn.PerImageStandardization is PerImageStandardization
+
+
+# Token ids (0 = padding) padded on the right, on the left, inside, and a row of padding only.
+PADDED_IDS = np.array(
+    [[3, 7, 2, 9, 4, 5], [6, 1, 8, 0, 0, 0], [0, 0, 4, 4, 2, 7], [5, 0, 3, 0, 0, 9], [0] * 6]
+)
+
+
+@pytest.mark.parametrize(
+    "rnn, merge_mode",
+    [(keras.layers.LSTM, "concat"), (keras.layers.GRU, "sum"), (keras.layers.LSTM, "mul")],
+)
+def test_packed_bidirectional_equals_keras_bidirectional_for_any_padding(rnn, merge_mode):
+    import tensorflow as tf
+
+    embedding = keras.layers.Embedding(10, 4, mask_zero=True)
+    x = embedding(PADDED_IDS)
+    theirs = keras.layers.Bidirectional(rnn(3, return_sequences=True), merge_mode=merge_mode)
+    ours = PackedBidirectional(rnn(3, return_sequences=True), merge_mode=merge_mode)
+    theirs(x)
+    ours(x)
+    ours.set_weights(theirs.get_weights())
+    results = []
+    for layer in (theirs, ours):
+        with tf.GradientTape() as tape:
+            outputs = layer(x)
+            loss = tf.reduce_sum(outputs * tf.range(1.0, 1.0 + outputs.shape[-1]))
+        results.append((outputs.numpy(), [g.numpy() for g in tape.gradient(loss, layer.weights)]))
+    (theirs_out, theirs_grads), (ours_out, ours_grads) = results
+    np.testing.assert_allclose(ours_out, theirs_out, atol=1e-6)
+    assert np.abs(theirs_out[PADDED_IDS == 0]).max() == 0.0  # padded steps output 0 in both
+    for ours_grad, theirs_grad in zip(ours_grads, theirs_grads, strict=True):
+        np.testing.assert_allclose(ours_grad, theirs_grad, atol=1e-5)
+    # The padding changes nothing: the right-padded review alone gives the same steps.
+    alone = ours(embedding(PADDED_IDS[1:2, :3])).numpy()
+    np.testing.assert_allclose(alone[0], ours_out[1, :3], atol=1e-6)
+
+
+def test_packed_bidirectional_lstm_exports_as_native_onnx_lstm_ops(tmp_path):
+    import onnx
+
+    from fdl_keras.export import export
+
+    ids = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(10, 4, mask_zero=True)(ids)
+    outputs = PackedBidirectional(keras.layers.LSTM(3, return_sequences=True))(x)
+    report = export(keras.Model(ids, outputs), tmp_path, sample=PADDED_IDS.astype("int32"))
+    assert report["passed"] and report["runtimes"]["onnx"]["max_abs_diff"] <= 1e-5
+    op_types = {node.op_type for node in onnx.load(tmp_path / "model.onnx").graph.node}
+    assert "LSTM" in op_types and "Loop" not in op_types, sorted(op_types)

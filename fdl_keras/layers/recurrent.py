@@ -1,12 +1,15 @@
-"""Recurrent cells: an LSTM cell that resets its state at episode boundaries.
+"""Recurrent layers: an LSTM cell that resets its state at episode boundaries, and a
+bidirectional wrapper that runs its RNNs on packed (unpadded) sequences.
 
-Reference: Jaderberg et al., "Reinforcement Learning with Unsupervised Auxiliary Tasks", ICLR 2017
-(UNREAL: an LSTM agent trained on rollouts that cross episode boundaries).
+References: Jaderberg et al., "Reinforcement Learning with Unsupervised Auxiliary Tasks", ICLR
+2017 (UNREAL: an LSTM agent trained on rollouts that cross episode boundaries); Schuster &
+Paliwal, "Bidirectional Recurrent Neural Networks", IEEE TSP 1997.
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np  # noqa: F401 (the docstring example)
 
 from fdl_keras.serialization import serializable
 
@@ -45,3 +48,76 @@ class ResettingLSTMCell(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "units": self.units}
+
+
+MERGES = {
+    "concat": lambda a, b: keras.ops.concatenate([a, b], axis=-1),
+    "sum": lambda a, b: a + b,
+    "ave": lambda a, b: (a + b) / 2,
+    "mul": lambda a, b: a * b,
+}
+
+
+@serializable
+class PackedBidirectional(keras.layers.Bidirectional):
+    """``keras.layers.Bidirectional`` (same arguments, weights and results) whose two RNNs run
+    unmasked on packed sequences.
+
+    Given a mask, each direction first moves the unmasked steps to the front of the time axis
+    (the forward RNN in order, the backward one in reverse order, like PyTorch's
+    ``pack_padded_sequence``), runs its RNN without a mask, and scatters the outputs back;
+    masked steps output 0, as Keras' masked ``Bidirectional`` does. Because the RNNs see no
+    mask, exporters recognise them: tf2onnx writes native ONNX ``LSTM`` ops instead of a
+    ``Loop`` of per-step masked arithmetic, which onnxruntime runs several times faster
+    (``benchmarks/RESULTS_speed.md``). Hand-written: Keras has no packed-sequence RNN path.
+    Without a mask, with ``return_state``, an initial state or ``return_sequences=False`` it is
+    Keras' own computation.
+
+    Example:
+        >>> ids = np.array([[3, 5, 2, 0], [4, 0, 0, 0]])
+        >>> x = keras.layers.Embedding(8, 4, mask_zero=True)(ids)
+        >>> ours = PackedBidirectional(keras.layers.LSTM(3, return_sequences=True))
+        >>> theirs = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))
+        >>> _ = theirs(x); ours.build(x.shape); ours.set_weights(theirs.get_weights())
+        >>> float(keras.ops.max(keras.ops.abs(ours(x) - theirs(x)))) < 1e-6
+        True
+    """
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        keras_own = (
+            mask is None
+            or initial_state is not None
+            or self.return_state
+            or not self.return_sequences
+            or self.merge_mode not in MERGES
+        )
+        if keras_own:
+            return super().call(sequences, initial_state, mask=mask, training=training)
+        ops = keras.ops
+        valid = ops.cast(mask, "bool")
+        steps = ops.shape(sequences)[1]
+        time = ops.expand_dims(ops.arange(steps, dtype="int32"), 0)
+        # Sort keys, unique per row: unmasked steps first (in or against time), masked last.
+        after = ops.where(valid, 0, steps)
+        forward = self._packed(self.forward_layer, sequences, after + time, training)
+        backward = self._packed(self.backward_layer, sequences, after + steps - 1 - time, training)
+        output = MERGES[self.merge_mode](
+            ops.cast(forward, self.compute_dtype), ops.cast(backward, self.compute_dtype)
+        )
+        return output * ops.cast(ops.expand_dims(valid, -1), output.dtype)
+
+    @staticmethod
+    def _packed(layer, sequences, keys, training):
+        """``layer`` run unmasked over ``sequences`` reordered by ascending ``keys``, its
+        outputs put back in the original order."""
+        import tensorflow as tf  # tf.gather(batch_dims=1) exports to one GatherND per gather
+
+        order = tf.argsort(keys, axis=1)
+        packed = tf.gather(sequences, order, batch_dims=1)
+        backwards = layer.go_backwards  # the order already runs backward
+        layer.go_backwards = False
+        try:
+            outputs = layer(packed, training=training)
+        finally:
+            layer.go_backwards = backwards
+        return tf.gather(outputs, tf.argsort(order, axis=1), batch_dims=1)

@@ -4,7 +4,9 @@ over time → dense, on Pang & Lee's movie reviews (or IMDB when it is local).
 The book's version reads only a fixed-length window and lets padding flow through the
 recurrence. Here the input is a padded id sequence of any length (``[batch, None]``): the
 embedding's mask (id 0) makes the LSTM skip padded steps and the pooling ignore them, so a padded
-position never changes an output, and the model exports to ONNX with a dynamic time axis.
+position never changes an output, and the model exports to ONNX with a dynamic time axis. The
+bidirectional LSTM runs on packed sequences (:class:`fdl_keras.layers.PackedBidirectional`), so
+the ONNX file holds native ``LSTM`` ops.
 Pooling is the masked maximum and/or mean of the LSTM's outputs over time.
 
 Trained on 1,620 reviews, the network memorises its training set within a few epochs, so two
@@ -26,7 +28,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from fdl_keras.layers import classification_head
+from fdl_keras.layers import PackedBidirectional, classification_head
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.sequence.tasks import TextClassificationTask
 from fdl_keras.sequence.text import OOV_ID
@@ -207,7 +209,7 @@ class LSTMSentiment(ConfigModel):
         if embedding_dropout:
             x = keras.layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
         lstm = keras.layers.LSTM(lstm_units, return_sequences=True, name="lstm")
-        x = keras.layers.Bidirectional(lstm, name="bidirectional")(x) if bidirectional else lstm(x)
+        x = PackedBidirectional(lstm, name="bidirectional")(x) if bidirectional else lstm(x)
         pooled = []
         if "max" in pooling:
             pooled.append(MaskedGlobalMaxPooling1D(name="max_over_time")(x))
