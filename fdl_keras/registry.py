@@ -181,8 +181,11 @@ class ModelSpec:
         return self.task.contract_step(self, model, x, y)
 
     def pairs(self, model, data: Any, seed: int = 0) -> tuple:
-        """``(train, validation, test)`` pipelines of what ``fit`` takes (fit families only)."""
-        return self.task.pairs(self, model, data, seed)
+        """``(train, validation, test)`` pipelines of what ``fit`` takes (fit families only),
+        with this machine's ``tf.data`` options (:func:`fdl_keras.data.pipeline.device_options`)."""
+        from fdl_keras.data.pipeline import device_options
+
+        return tuple(device_options(split) for split in self.task.pairs(self, model, data, seed))
 
     def compile(self, model, **kwargs: Any) -> None:
         """Compiles ``model`` as the family's trainer does (fit families only)."""

@@ -166,3 +166,35 @@ def test_a_new_dataset_is_one_provider_with_the_same_lookup_and_error(monkeypatc
 def test_a_limit_that_leaves_nothing_is_refused(limit):
     with pytest.raises(fdl_keras.InvalidInputError, match="limit must be >= 1"):
         load_dataset("digits", limit=limit)
+
+
+@pytest.mark.parametrize("n, batch, drop_remainder", [(10, 3, False), (10, 3, True), (5, 8, False)])
+def test_batched_shuffled_indices_are_the_batches_of_the_element_order(n, batch, drop_remainder):
+    from fdl_keras.data.pipeline import EpochOrder, shuffled_indices
+
+    elements, batches = EpochOrder(), EpochOrder()
+    for epoch in (0, 3):
+        elements.set(epoch)
+        batches.set(epoch)
+        expected = shuffled_indices(n, 7, elements).batch(batch, drop_remainder=drop_remainder)
+        got = shuffled_indices(n, 7, batches, batch_size=batch, drop_remainder=drop_remainder)
+        assert int(got.cardinality()) == int(expected.cardinality())
+        pairs = list(zip(expected, got, strict=True))
+        assert pairs
+        for (expected_keys, expected_i), (keys, i) in pairs:
+            np.testing.assert_array_equal(keys, expected_keys)
+            np.testing.assert_array_equal(i, expected_i)
+
+
+def test_training_pipelines_run_without_the_autotuner_on_a_cpu_only_machine():
+    from fdl_keras.data.pipeline import device_options
+    from fdl_keras.tasks import accelerator_present
+
+    spec = fdl_keras.get_spec("mnist_mlp")
+    data = load_dataset("digits")
+    splits = spec.pairs(spec.build(hidden_units=(4,)), data, 0)
+    assert len(splits) == 3
+    for split in splits:
+        # On a CPU the autotuner's thread competes with the step for 2 cores (RESULTS_speed.md)
+        assert (split.options().autotune.enabled is False) is not accelerator_present()
+    assert device_options(None) is None

@@ -18,6 +18,29 @@ def check_images(x: np.ndarray, name: str = "images") -> None:
         raise InvalidInputError(f"{name} contain {bad} NaN/inf values; clean or drop them first")
 
 
+def device_options(dataset):
+    """``dataset`` with this machine's ``tf.data`` options: on a CPU-only machine, the
+    autotuner off.
+
+    On 2 cores the autotuner's background thread and the parallelism it picks compete with the
+    training step for the cores: steps became bimodal, e.g. ``mnist_fast`` 13.7 or 23.8 ms,
+    ``mnist_mlp`` 1.8 or 3.0 ms, ``cifar_cnn`` with augmentation 80 or 128 ms, from one epoch
+    to the next; with it off they stay at the fast mode (``benchmarks/RESULTS_speed.md``).
+    ``AUTOTUNE`` parallelism then means the number of cores. With a GPU/TPU, where the CPU only
+    feeds the accelerator, the autotuner stays on. Anything but a ``tf.data.Dataset`` (or
+    ``None``) is returned as is.
+    """
+    import tensorflow as tf
+
+    from fdl_keras.tasks import accelerator_present
+
+    if not isinstance(dataset, tf.data.Dataset) or accelerator_present():
+        return dataset
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
 class EpochOrder:
     """The epoch a shuffled pipeline is in, as a TensorFlow variable.
 
@@ -63,24 +86,42 @@ def pass_seeds(seed: int, order: EpochOrder | None = None, fresh: bool = True):
     return seeds, key
 
 
-def shuffled_indices(n: int, seed: int, order: EpochOrder):
+def shuffled_indices(
+    n: int,
+    seed: int,
+    order: EpochOrder,
+    *,
+    batch_size: int | None = None,
+    drop_remainder: bool = False,
+):
     """A dataset of ``(key, index)``: the indices ``0..n-1`` in the order of epoch ``e`` (read
-    from ``order``), and keys ``e * n + position`` that seed per-element augmentation."""
+    from ``order``), and keys ``e * n + position`` that seed per-element augmentation.
+
+    With ``batch_size`` each element is a batch of them: consecutive slices of the epoch's
+    order, the batches ``.batch(batch_size, drop_remainder)`` would give, without passing the
+    epoch's ``n`` elements one at a time (a quarter of a small MLP's step on 2 cores).
+    """
     import tensorflow as tf
+
+    size = 1 if batch_size is None else batch_size
+    count = n // size if drop_remainder else -(-n // size)
 
     def one_epoch(_):
         epoch = order.next_pass()
         indices = tf.random.experimental.stateless_shuffle(
             tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
         )
-        return tf.data.Dataset.from_tensor_slices(
-            (epoch * n + tf.range(n, dtype=tf.int64), indices)
+        keys = epoch * n + tf.range(n, dtype=tf.int64)
+        if batch_size is None:
+            return tf.data.Dataset.from_tensor_slices((keys, indices))
+        return tf.data.Dataset.range(count).map(
+            lambda b: (keys[b * size : (b + 1) * size], indices[b * size : (b + 1) * size])
         )
 
     # flat_map hides the length; Keras 3.15's fit then runs one extra optimizer step per epoch
     # on an exhausted iterator (Adam moves the weights on it), so state the length.
     passes = tf.data.Dataset.range(1).flat_map(one_epoch)
-    return passes.apply(tf.data.experimental.assert_cardinality(n))
+    return passes.apply(tf.data.experimental.assert_cardinality(count))
 
 
 def make_pipeline(
@@ -125,18 +166,24 @@ def make_pipeline(
 
     if shuffle:
         images, labels = tf.constant(x), tf.constant(y)
-        ds = shuffled_indices(len(x), seed, order or EpochOrder())
+        order = order or EpochOrder()
         if augment_element is None:  # gather whole batches: cheaper than one element at a time
-            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+            ds = shuffled_indices(
+                len(x), seed, order, batch_size=batch_size, drop_remainder=drop_remainder
+            )
             ds = ds.map(
                 lambda key, i: normalise(tf.gather(images, i), tf.gather(labels, i)),
                 num_parallel_calls=autotune,
             )
         else:
-            ds = ds.map(
-                lambda key, i: augment_element(key, tf.gather(images, i), tf.gather(labels, i)),
-                num_parallel_calls=autotune,
-            ).batch(batch_size, drop_remainder=drop_remainder)
+            ds = (
+                shuffled_indices(len(x), seed, order)
+                .map(
+                    lambda key, i: augment_element(key, tf.gather(images, i), tf.gather(labels, i)),
+                    num_parallel_calls=autotune,
+                )
+                .batch(batch_size, drop_remainder=drop_remainder)
+            )
     else:
         ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
         if augment_element is None:

@@ -189,7 +189,7 @@ def array_pipeline(x, y, *, batch_size: int, shuffle: bool = False, seed: int = 
     if not shuffle:
         return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).prefetch(2)
     xs, ys = tf.constant(x), tf.constant(y)
-    ds = shuffled_indices(len(x), seed, order or EpochOrder()).batch(batch_size)
+    ds = shuffled_indices(len(x), seed, order or EpochOrder(), batch_size=batch_size)
     ds = ds.map(lambda key, i: (tf.gather(xs, i), tf.gather(ys, i)))
     return ds.prefetch(tf.data.AUTOTUNE)
 
