@@ -30,7 +30,7 @@ from fdl_keras.serialization import ConfigModel, serializable
     chapter=7,
     dataset="mnist",
     target=Target("accuracy", 0.990, "mnist", "<= 10 s training + evaluation, 2 CPU cores"),
-    defaults={"dense_units": 128},
+    defaults={"dense_units": 512},
     fit=FitConfig(
         epochs=2,
         learning_rate=1.5e-2,
