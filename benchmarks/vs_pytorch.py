@@ -14,9 +14,15 @@ It also measures the machine: a 2048x2048 float32 matmul in TensorFlow and in Py
 peak FLOP/s, and each training step's FLOPs (3x the forward multiply-adds of its Dense and Conv2D
 layers, counted from the shapes) give its achieved fraction of that peak.
 
-Usage (repository root, nothing else running; ``pip install torch`` gives a CPU build):
+Usage (repository root, nothing else running). Install PyTorch's CPU build,
+``pip install torch --index-url https://download.pytorch.org/whl/cpu``: the default wheel
+brings CUDA libraries with which TensorFlow crashed (segmentation fault) in the same process::
+
     python benchmarks/vs_pytorch.py                        # mnist_mlp, mnist_cnn, mnist_fast
-    python benchmarks/vs_pytorch.py mnist_mlp --rounds 5 --steps 64
+    python benchmarks/vs_pytorch.py mnist_mlp --rounds 5 --steps 432   # a real MNIST epoch
+
+An epoch of ``--steps`` steps carries the trainer's per-epoch costs (backup, history row);
+MNIST's real epochs are 430 steps at batch 128, 215 at 256.
 Writes benchmarks/out/vs_pytorch.json and prints a Markdown table.
 """
 
@@ -38,7 +44,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from fdl_keras.bench import forward_flops, matmul_gflops  # noqa: E402
-from fdl_keras.data.pipeline import make_pipeline  # noqa: E402
+from fdl_keras.data.pipeline import device_options, make_pipeline  # noqa: E402
 from fdl_keras.registry import get_spec  # noqa: E402
 from fdl_keras.training.callbacks import run_callbacks  # noqa: E402
 
@@ -156,6 +162,7 @@ def keras_setup(name: str, jit, per_execution, x, y, batch: int, steps: int, wor
     spec.compile(model, total_steps=10 * steps, **kwargs)
     n = batch * steps
     data = make_pipeline(x[:n], y[:n], batch_size=batch, scale=255.0, shuffle=True, seed=0)
+    data = device_options(data)  # as the trainer's pipelines (spec.pairs)
     workdir.mkdir(parents=True, exist_ok=True)
     callbacks = run_callbacks(workdir, explosion_factor=spec.fit.explosion_factor)
     model.fit(data, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)  # compiles
