@@ -54,6 +54,44 @@ def test_augmentation_is_deterministic_for_a_seed():
     assert not np.array_equal(run(3), x / 255.0)
 
 
+def test_batch_augmentation_gives_each_image_its_own_shift_and_jitter():
+    """The vectorised policies transform every image of a batch on its own: each shifted image
+    is its zero-padded original cropped at some offset in [0, 2 * pad], the offsets differ
+    between images, and brightness/contrast equal tf.image's per-image ops."""
+    import tensorflow as tf
+
+    from fdl_keras.data.augment import jitter, shift
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0.2, 0.8, (32, 10, 12, 3)).astype(np.float32)
+    key = tf.constant([5, 7], tf.int64)
+    shifted = shift(tf.constant(images), key, pad=2).numpy()
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
+    offsets = set()
+    for i in range(len(images)):
+        matches = [
+            (dy, dx)
+            for dy in range(5)
+            for dx in range(5)
+            if np.array_equal(shifted[i], padded[i, dy : dy + 10, dx : dx + 12])
+        ]
+        assert matches, f"image {i} is not a shifted copy of its original"
+        offsets.update(matches)
+    assert len(offsets) > 8  # 25 possible offsets, 32 images
+
+    jittered = jitter(tf.constant(images), key, strength=0.2).numpy()
+    k1, k2 = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+    delta = tf.random.stateless_uniform((32, 1, 1, 1), seed=k1, minval=-0.2, maxval=0.2).numpy()
+    factor = tf.random.stateless_uniform((32, 1, 1, 1), seed=k2, minval=0.8, maxval=1.2).numpy()
+    assert np.ptp(delta) > 0.1 and np.ptp(factor) > 0.1
+    for i in (0, 17):
+        expected = tf.image.adjust_contrast(
+            tf.image.adjust_brightness(images[i], float(delta[i, 0, 0, 0])),
+            float(factor[i, 0, 0, 0]),
+        )
+        np.testing.assert_allclose(jittered[i], np.clip(expected.numpy(), 0, 1), rtol=0, atol=1e-6)
+
+
 def test_embedded_digits_needs_no_files(monkeypatch, tmp_path):
     monkeypatch.setenv("FDL_DATA_DIR", str(tmp_path))
     data = load_dataset("digits")

@@ -95,7 +95,7 @@ def shuffled_indices(
     drop_remainder: bool = False,
 ):
     """A dataset of ``(key, index)``: the indices ``0..n-1`` in the order of epoch ``e`` (read
-    from ``order``), and keys ``e * n + position`` that seed per-element augmentation.
+    from ``order``), and keys ``e * n + position`` that seed augmentation.
 
     With ``batch_size`` each element is a batch of them: consecutive slices of the epoch's
     order, the batches ``.batch(batch_size, drop_remainder)`` would give, without passing the
@@ -140,8 +140,9 @@ def make_pipeline(
 
     Images are cast to float32 and divided by ``scale``; a channel axis is added to 3-D input.
     With ``shuffle``, epoch ``e`` visits the examples in an order fixed by ``(seed, e)`` and
-    augments example ``i`` of it with the key ``(seed, e * n + i)`` (see :class:`EpochOrder`;
-    pass ``order`` to set the epoch from outside).
+    augments the batch that starts at example ``i`` of it with the key ``(seed, e * n + i)``
+    (:mod:`fdl_keras.data.augment`; see :class:`EpochOrder`; pass ``order`` to set the epoch
+    from outside).
     """
     import tensorflow as tf
 
@@ -155,43 +156,39 @@ def make_pipeline(
     def normalise(images, labels):
         return tf.cast(images, tf.float32) / scale, tf.cast(labels, tf.int32)
 
-    augment_element = None
+    augment_batch = None
     if augment:
         from fdl_keras.data.augment import augment_fn
 
         fn = augment_fn(augment, seed)
 
-        def augment_element(key, x, y):
+        def augment_batch(key, x, y):
             return fn(key, *normalise(x, y))
 
     if shuffle:
         images, labels = tf.constant(x), tf.constant(y)
         order = order or EpochOrder()
-        if augment_element is None:  # gather whole batches: cheaper than one element at a time
-            ds = shuffled_indices(
-                len(x), seed, order, batch_size=batch_size, drop_remainder=drop_remainder
-            )
+        # Whole batches gathered from the epoch's order: cheaper than one element at a time.
+        ds = shuffled_indices(
+            len(x), seed, order, batch_size=batch_size, drop_remainder=drop_remainder
+        )
+        if augment_batch is None:
             ds = ds.map(
-                lambda key, i: normalise(tf.gather(images, i), tf.gather(labels, i)),
+                lambda keys, i: normalise(tf.gather(images, i), tf.gather(labels, i)),
                 num_parallel_calls=autotune,
             )
         else:
-            ds = (
-                shuffled_indices(len(x), seed, order)
-                .map(
-                    lambda key, i: augment_element(key, tf.gather(images, i), tf.gather(labels, i)),
-                    num_parallel_calls=autotune,
-                )
-                .batch(batch_size, drop_remainder=drop_remainder)
+            ds = ds.map(
+                lambda keys, i: augment_batch(keys[0], tf.gather(images, i), tf.gather(labels, i)),
+                num_parallel_calls=autotune,
             )
     else:
         ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-        if augment_element is None:
-            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        if augment_batch is None:
             ds = ds.map(normalise, num_parallel_calls=autotune)
         else:
             ds = ds.enumerate().map(
-                lambda key, xy: augment_element(key, *xy), num_parallel_calls=autotune
+                lambda b, xy: augment_batch(b * batch_size, *xy), num_parallel_calls=autotune
             )
-            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     return ds.prefetch(autotune)

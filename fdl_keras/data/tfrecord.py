@@ -207,11 +207,11 @@ def load_tfrecords(
         y = tf.io.decode_raw(parsed["y"], y_spec["dtype"])
         return tf.reshape(x, x_spec["shape"]), tf.reshape(y, y_spec["shape"])
 
-    augment_element = None
+    augment_batch = None
     if augment:
         from fdl_keras.data.augment import augment_fn
 
-        augment_element = augment_fn(augment, seed)
+        augment_batch = augment_fn(augment, seed)
     order = EpochOrder()
 
     def read(files):
@@ -228,7 +228,8 @@ def load_tfrecords(
         if num_workers > 1:
             files = worker_shards(files, num_workers, worker_index)
         count = counts[split] if num_workers == 1 else None
-        if split == "train" and (shuffled or augment_element is not None):
+        augmented = split == "train" and augment_batch is not None
+        if split == "train" and (shuffled or augmented):
 
             def one_epoch(_):
                 epoch = order.next_pass()
@@ -239,22 +240,23 @@ def load_tfrecords(
                 examples = read(tf.data.Dataset.from_tensor_slices(file_order))
                 if shuffled:  # fixed buffer seed; the epoch's shard order varies the result
                     examples = examples.shuffle(SHUFFLE_BUFFER, seed=seed)
-                if augment_element is not None:
+                examples = examples.batch(batch_size)
+                if augmented:
                     examples = examples.enumerate().map(
-                        lambda i, xy: augment_element(epoch * counts[split] + i, *xy),
+                        lambda b, xy: augment_batch(epoch * counts[split] + b * batch_size, *xy),
                         num_parallel_calls=tf.data.AUTOTUNE,
                     )
                 return examples
 
             ds = tf.data.Dataset.range(1).flat_map(one_epoch)
         else:
-            ds = read(tf.data.Dataset.from_tensor_slices(files))
+            ds = read(tf.data.Dataset.from_tensor_slices(files)).batch(batch_size)
         if count is not None:  # a stated length: Keras' fit takes no extra step (pipeline.py)
-            ds = ds.apply(tf.data.experimental.assert_cardinality(count))
+            ds = ds.apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
         options = tf.data.Options()
         # Sharding, where wanted, is done above by file: tf.distribute must not shard again.
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-        return ds.batch(batch_size).with_options(options).prefetch(tf.data.AUTOTUNE)
+        return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
     train = split_pipeline("train", shuffle)
     validation = split_pipeline("validation", False)
@@ -276,7 +278,7 @@ def load_tfrecords(
         class_names=tuple(meta["class_names"]) if meta["class_names"] else (),
         title=f"{meta['title']} (TFRecord)",
     )
-    uses_order = shuffle or augment_element is not None
+    uses_order = shuffle or augment_batch is not None
     return Dataset(train, validation, test, info, arrays, order if uses_order else None)
 
 
