@@ -6,6 +6,7 @@ import pytest
 from sklearn.datasets import load_sample_image
 
 from fdl_keras.layers import (
+    ExportableGRU,
     FoldTime,
     GroupNorm,
     PackedBidirectional,
@@ -58,6 +59,10 @@ CASES = {
     "ResettingLSTMCell": (resetting_rnn, sequences_with_resets()),
     "instance_norm": (lambda: instance_norm(3, "instance_norm"), photos()),
     "GroupNorm": (lambda: GroupNorm(groups=2), RNG.normal(size=(2, 5, 6, 8)).astype(np.float32)),
+    "ExportableGRU": (
+        lambda: ExportableGRU(3, return_sequences=True),
+        RNG.normal(size=(2, 5, 4)).astype(np.float32),
+    ),
     "PackedBidirectional": (
         lambda: PackedBidirectional(keras.layers.LSTM(3, return_sequences=True)),
         RNG.normal(size=(2, 5, 4)).astype(np.float32),
@@ -215,3 +220,48 @@ def test_packed_bidirectional_lstm_exports_as_native_onnx_lstm_ops(tmp_path):
     assert report["passed"] and report["runtimes"]["onnx"]["max_abs_diff"] <= 1e-5
     op_types = {node.op_type for node in onnx.load(tmp_path / "model.onnx").graph.node}
     assert "LSTM" in op_types and "Loop" not in op_types, sorted(op_types)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_exportable_gru_equals_keras_gru(go_backwards, return_sequences):
+    """Same outputs, final state and gradients as keras.layers.GRU on the same weights."""
+    import tensorflow as tf
+
+    x = RNG.normal(size=(3, 6, 4)).astype(np.float32)
+    state = RNG.normal(size=(3, 5)).astype(np.float32)
+    kwargs = dict(return_sequences=return_sequences, return_state=True, go_backwards=go_backwards)
+    theirs, ours = keras.layers.GRU(5, **kwargs), ExportableGRU(5, **kwargs)
+    theirs(x)
+    ours(x)
+    ours.set_weights(theirs.get_weights())
+    results = []
+    for layer in (theirs, ours):
+        with tf.GradientTape() as tape:
+            outputs, last = layer(x, initial_state=state)
+            loss = tf.reduce_sum(outputs * tf.range(1.0, 6.0)) + tf.reduce_sum(last**2)
+        grads = tape.gradient(loss, layer.weights)
+        results.append((outputs.numpy(), last.numpy(), [g.numpy() for g in grads]))
+    for theirs_array, ours_array in zip(results[0][:2], results[1][:2]):
+        np.testing.assert_allclose(ours_array, theirs_array, atol=1e-6)
+    for theirs_grad, ours_grad in zip(results[0][2], results[1][2], strict=True):
+        np.testing.assert_allclose(ours_grad, theirs_grad, atol=1e-5)
+
+
+def test_exportable_gru_exports_as_a_native_onnx_gru_op(tmp_path):
+    """Keras' own GRU becomes a Loop in ONNX; ExportableGRU one bidirectional GRU op."""
+    import onnx
+
+    from fdl_keras.export import export
+
+    def op_types(gru, folder):
+        ids = keras.Input((None,), dtype="int32")
+        x = keras.layers.Embedding(10, 4)(ids)
+        outputs = keras.layers.Bidirectional(gru(3, return_sequences=True))(x)
+        report = export(keras.Model(ids, outputs), folder, sample=PADDED_IDS.astype("int32"))
+        assert report["passed"] and report["runtimes"]["onnx"]["max_abs_diff"] <= 1e-5
+        return {node.op_type for node in onnx.load(folder / "model.onnx").graph.node}
+
+    ours = op_types(ExportableGRU, tmp_path / "ours")
+    assert "GRU" in ours and "Loop" not in ours, sorted(ours)
+    assert "Loop" in op_types(keras.layers.GRU, tmp_path / "keras")

@@ -45,6 +45,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from fdl_keras.layers import ExportableGRU
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.sequence.sentiment import WordDropout
 from fdl_keras.serialization import ConfigModel, OptimizerOnlyCompileConfig, serializable
@@ -197,6 +198,9 @@ class MaskedMeanPooling(keras.layers.Layer):
 class RationaleGenerator(ConfigModel):
     """Tokens -> per-token selection probabilities (embedding, bidirectional GRU, sigmoid).
 
+    The GRU is :class:`~fdl_keras.layers.ExportableGRU` (Keras' GRU, exported as one ONNX
+    ``GRU`` op).
+
     Args:
         vocabulary_size: token ids are ``0 .. vocabulary_size - 1`` (0 is padding).
         embedding_dim: width of the word embeddings.
@@ -222,9 +226,7 @@ class RationaleGenerator(ConfigModel):
         tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
         ids = WordDropout(word_dropout, name="word_dropout")(tokens) if word_dropout else tokens
         x = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(ids)
-        x = keras.layers.Bidirectional(
-            keras.layers.GRU(units, return_sequences=True), name="bigru"
-        )(x)
+        x = keras.layers.Bidirectional(ExportableGRU(units, return_sequences=True), name="bigru")(x)
         # Start by keeping ~12 % of the words (bias logit(0.12) = -2): from 50 % the sparsity
         # penalty first has to undo a near-uniform selection.
         p = keras.layers.Dense(

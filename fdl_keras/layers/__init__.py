@@ -12,7 +12,7 @@ from fdl_keras.layers.attention import (
 from fdl_keras.layers.heads import classification_head
 from fdl_keras.layers.normalization import GroupNorm, PerImageStandardization, instance_norm
 from fdl_keras.layers.positional import SinusoidalPositionEncoding
-from fdl_keras.layers.recurrent import PackedBidirectional, ResettingLSTMCell
+from fdl_keras.layers.recurrent import ExportableGRU, PackedBidirectional, ResettingLSTMCell
 from fdl_keras.layers.shortcuts import ZeroPadShortcut
 from fdl_keras.layers.sparsity import KLSparsity, KSparse
 from fdl_keras.layers.time_folding import FoldTime, UnfoldTime
@@ -25,6 +25,7 @@ __all__ = [
     "KLSparsity",
     "KSparse",
     "LuongAttention",
+    "ExportableGRU",
     "PackedBidirectional",
     "PerImageStandardization",
     "ResettingLSTMCell",

@@ -121,3 +121,74 @@ class PackedBidirectional(keras.layers.Bidirectional):
         finally:
             layer.go_backwards = backwards
         return tf.gather(outputs, tf.argsort(order, axis=1), batch_dims=1)
+
+
+@serializable
+class ExportableGRU(keras.layers.GRU):
+    """``keras.layers.GRU`` (same arguments, weights and results) whose TensorFlow loop step is
+    written as tf2onnx's GRU rewriter expects, so that the exported model holds a native ONNX
+    ``GRU`` op instead of a ``Loop`` of per-step arithmetic.
+
+    The step is Keras' own ``reset_after`` GRU (Cho et al. 2014; the cuDNN variant): both
+    projections as ``MatMul -> BiasAdd -> Split`` with the kernels and the two bias rows read
+    once before the loop, ``z * h + (1 - z) * tanh(x_h + r * (h W_h + b_h))``. Keras 3 writes
+    the same arithmetic with ``AddV2`` and slices inside the loop, which the rewriter does not
+    recognise; onnxruntime then runs the ``Loop`` an order of magnitude slower than its GRU
+    kernel (``benchmarks/RESULTS_speed.md``). Hand-written: neither Keras nor tf2onnx has this
+    path. With dropout, a mask, ``reset_after=False``, no bias, other activations or another
+    backend it is Keras' own computation.
+
+    Example:
+        >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+        >>> ours, theirs = ExportableGRU(4), keras.layers.GRU(4)
+        >>> _ = theirs(x); ours.build(x.shape); ours.set_weights(theirs.get_weights())
+        >>> float(keras.ops.max(keras.ops.abs(ours(x) - theirs(x)))) < 1e-6
+        True
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        cell = self.cell
+        exportable = (
+            keras.backend.backend() == "tensorflow"
+            and mask is None
+            and cell.reset_after
+            and cell.use_bias
+            and not (training and (cell.dropout or cell.recurrent_dropout))
+            and cell.activation is keras.activations.tanh
+            and cell.recurrent_activation is keras.activations.sigmoid
+        )
+        if not exportable:
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        import tensorflow as tf
+
+        state = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
+        # Read before the loop: the rewriter wants kernels and biases as loop inputs.
+        kernel = tf.convert_to_tensor(cell.kernel)
+        recurrent_kernel = tf.convert_to_tensor(cell.recurrent_kernel)
+        input_bias, recurrent_bias = tf.unstack(tf.convert_to_tensor(cell.bias))
+
+        def step(inputs, h):
+            x_z, x_r, x_h = tf.split(tf.nn.bias_add(tf.matmul(inputs, kernel), input_bias), 3, -1)
+            h_z, h_r, h_h = tf.split(
+                tf.nn.bias_add(tf.matmul(h, recurrent_kernel), recurrent_bias), 3, -1
+            )
+            z = tf.sigmoid(x_z + h_z)
+            r = tf.sigmoid(x_r + h_r)
+            return z * h + (1 - z) * tf.tanh(x_h + r * h_h)
+
+        # The loop of keras' TensorFlow ``rnn`` (private there), outputs in the order visited.
+        steps = tf.shape(sequences)[1]
+        time_major = tf.transpose(sequences, [1, 0, 2])
+        if self.go_backwards:
+            time_major = tf.reverse(time_major, [0])
+        inputs = tf.TensorArray(time_major.dtype, size=steps).unstack(time_major)
+        outputs = tf.TensorArray(state.dtype, size=steps)
+
+        def body(t, h, outputs):
+            h = step(inputs.read(t), h)
+            return t + 1, h, outputs.write(t, h)
+
+        _, last, outputs = tf.while_loop(
+            lambda t, *_: t < steps, body, (tf.constant(0), state, outputs)
+        )
+        return last, tf.transpose(outputs.stack(), [1, 0, 2]), [last]
