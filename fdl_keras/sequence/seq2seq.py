@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import keras
 
+from fdl_keras.layers import ExportableGRU
 from fdl_keras.layers.attention import ATTENTION_KINDS, TokenMask, attention_layer
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.sequence.translation_task import Translation
 from fdl_keras.serialization import ConfigModel, serializable
 
-CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
+# ExportableGRU: Keras' GRU, exported as a native ONNX GRU op where unmasked (the decoder).
+CELLS = {"gru": ExportableGRU, "lstm": keras.layers.LSTM}
 
 
 @register(
