@@ -178,31 +178,39 @@ PADDED_IDS = np.array(
 )
 
 
+def same_as_keras(theirs, ours, call):
+    """Copies ``theirs``' weights into ``ours`` and asserts that ``call(layer)`` (a list of
+    outputs) and the gradients of a weighted sum of it agree; returns both layers' outputs."""
+    import tensorflow as tf
+
+    call(theirs), call(ours)  # builds both
+    ours.set_weights(theirs.get_weights())
+    results = []
+    for layer in (theirs, ours):
+        with tf.GradientTape() as tape:
+            outputs = call(layer)
+            loss = sum(tf.reduce_sum(o * tf.range(1.0, 1.0 + o.shape[-1])) for o in outputs)
+        gradients = tape.gradient(loss, layer.weights)
+        results.append(([o.numpy() for o in outputs], [g.numpy() for g in gradients]))
+    (theirs_out, theirs_grads), (ours_out, ours_grads) = results
+    for ours_array, theirs_array in zip(ours_out, theirs_out, strict=True):
+        np.testing.assert_allclose(ours_array, theirs_array, atol=1e-6)
+    for ours_grad, theirs_grad in zip(ours_grads, theirs_grads, strict=True):
+        np.testing.assert_allclose(ours_grad, theirs_grad, atol=1e-5)
+    return theirs_out, ours_out
+
+
 @pytest.mark.parametrize(
     "rnn, merge_mode",
     [(keras.layers.LSTM, "concat"), (keras.layers.GRU, "sum"), (keras.layers.LSTM, "mul")],
 )
 def test_packed_bidirectional_equals_keras_bidirectional_for_any_padding(rnn, merge_mode):
-    import tensorflow as tf
-
     embedding = keras.layers.Embedding(10, 4, mask_zero=True)
     x = embedding(PADDED_IDS)
     theirs = keras.layers.Bidirectional(rnn(3, return_sequences=True), merge_mode=merge_mode)
     ours = PackedBidirectional(rnn(3, return_sequences=True), merge_mode=merge_mode)
-    theirs(x)
-    ours(x)
-    ours.set_weights(theirs.get_weights())
-    results = []
-    for layer in (theirs, ours):
-        with tf.GradientTape() as tape:
-            outputs = layer(x)
-            loss = tf.reduce_sum(outputs * tf.range(1.0, 1.0 + outputs.shape[-1]))
-        results.append((outputs.numpy(), [g.numpy() for g in tape.gradient(loss, layer.weights)]))
-    (theirs_out, theirs_grads), (ours_out, ours_grads) = results
-    np.testing.assert_allclose(ours_out, theirs_out, atol=1e-6)
+    (theirs_out,), (ours_out,) = same_as_keras(theirs, ours, lambda layer: [layer(x)])
     assert np.abs(theirs_out[PADDED_IDS == 0]).max() == 0.0  # padded steps output 0 in both
-    for ours_grad, theirs_grad in zip(ours_grads, theirs_grads, strict=True):
-        np.testing.assert_allclose(ours_grad, theirs_grad, atol=1e-5)
     # The padding changes nothing: the right-padded review alone gives the same steps.
     alone = ours(embedding(PADDED_IDS[1:2, :3])).numpy()
     np.testing.assert_allclose(alone[0], ours_out[1, :3], atol=1e-6)
@@ -226,26 +234,11 @@ def test_packed_bidirectional_lstm_exports_as_native_onnx_lstm_ops(tmp_path):
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_exportable_gru_equals_keras_gru(go_backwards, return_sequences):
     """Same outputs, final state and gradients as keras.layers.GRU on the same weights."""
-    import tensorflow as tf
-
     x = RNG.normal(size=(3, 6, 4)).astype(np.float32)
     state = RNG.normal(size=(3, 5)).astype(np.float32)
     kwargs = dict(return_sequences=return_sequences, return_state=True, go_backwards=go_backwards)
     theirs, ours = keras.layers.GRU(5, **kwargs), ExportableGRU(5, **kwargs)
-    theirs(x)
-    ours(x)
-    ours.set_weights(theirs.get_weights())
-    results = []
-    for layer in (theirs, ours):
-        with tf.GradientTape() as tape:
-            outputs, last = layer(x, initial_state=state)
-            loss = tf.reduce_sum(outputs * tf.range(1.0, 6.0)) + tf.reduce_sum(last**2)
-        grads = tape.gradient(loss, layer.weights)
-        results.append((outputs.numpy(), last.numpy(), [g.numpy() for g in grads]))
-    for theirs_array, ours_array in zip(results[0][:2], results[1][:2]):
-        np.testing.assert_allclose(ours_array, theirs_array, atol=1e-6)
-    for theirs_grad, ours_grad in zip(results[0][2], results[1][2], strict=True):
-        np.testing.assert_allclose(ours_grad, theirs_grad, atol=1e-5)
+    same_as_keras(theirs, ours, lambda layer: layer(x, initial_state=state))
 
 
 def test_exportable_gru_exports_as_a_native_onnx_gru_op(tmp_path):
