@@ -135,8 +135,8 @@ class ExportableGRU(keras.layers.GRU):
     the same arithmetic with ``AddV2`` and slices inside the loop, which the rewriter does not
     recognise; onnxruntime then runs the ``Loop`` an order of magnitude slower than its GRU
     kernel (``benchmarks/RESULTS_speed.md``). Hand-written: neither Keras nor tf2onnx has this
-    path. With dropout, a mask, ``reset_after=False``, no bias, other activations or another
-    backend it is Keras' own computation.
+    path. With dropout, a mask, ``reset_after=False``, no bias, other activations, another
+    backend or a GPU (where Keras runs cuDNN's kernel) it is Keras' own computation.
 
     Example:
         >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
@@ -150,6 +150,7 @@ class ExportableGRU(keras.layers.GRU):
         cell = self.cell
         exportable = (
             keras.backend.backend() == "tensorflow"
+            and not _gpu_present()
             and mask is None
             and cell.reset_after
             and cell.use_bias
@@ -192,3 +193,9 @@ class ExportableGRU(keras.layers.GRU):
             lambda t, *_: t < steps, body, (tf.constant(0), state, outputs)
         )
         return last, tf.transpose(outputs.stack(), [1, 0, 2]), [last]
+
+
+def _gpu_present() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
