@@ -7,7 +7,8 @@ broadcast over the batch): per-image ``map`` calls cost ~30 us of op overhead ea
 cores took a core from the training step (``mnist_fast_995``: 2 s an epoch). Every random draw is
 a ``tf.random.stateless_*`` op keyed by ``(seed, key)``, where ``key`` is the position in the
 epoch's stream of the batch's first example, so the same seed gives the same augmented stream
-and a resumed run continues it exactly.
+and a resumed run continues it exactly. Hand-written: Keras' random preprocessing layers draw
+from a stateful ``SeedGenerator``, which cannot be keyed by stream position for exact resume.
 
 Per-image standardisation is deliberately not a policy here: policies touch the training split
 only, and standardisation must apply to evaluation and serving too, so it is the first layer of

@@ -160,10 +160,12 @@ def make_pipeline(
     if augment:
         from fdl_keras.data.augment import augment_fn
 
-        fn = augment_fn(augment, seed)
+        augment_batch = augment_fn(augment, seed)
 
-        def augment_batch(key, x, y):
-            return fn(key, *normalise(x, y))
+    def prepare(key, x, y):
+        """One batch normalised, then augmented with the key of its first example."""
+        x, y = normalise(x, y)
+        return (x, y) if augment_batch is None else augment_batch(key, x, y)
 
     if shuffle:
         images, labels = tf.constant(x), tf.constant(y)
@@ -171,24 +173,12 @@ def make_pipeline(
         # Whole batches gathered from the epoch's order: cheaper than one element at a time.
         ds = shuffled_indices(
             len(x), seed, order, batch_size=batch_size, drop_remainder=drop_remainder
+        ).map(
+            lambda keys, i: prepare(keys[0], tf.gather(images, i), tf.gather(labels, i)),
+            num_parallel_calls=autotune,
         )
-        if augment_batch is None:
-            ds = ds.map(
-                lambda keys, i: normalise(tf.gather(images, i), tf.gather(labels, i)),
-                num_parallel_calls=autotune,
-            )
-        else:
-            ds = ds.map(
-                lambda keys, i: augment_batch(keys[0], tf.gather(images, i), tf.gather(labels, i)),
-                num_parallel_calls=autotune,
-            )
     else:
         ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-        if augment_batch is None:
-            ds = ds.map(normalise, num_parallel_calls=autotune)
-        else:
-            ds = ds.enumerate().map(
-                lambda b, xy: augment_batch(b * batch_size, *xy), num_parallel_calls=autotune
-            )
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder).enumerate()
+        ds = ds.map(lambda b, xy: prepare(b * batch_size, *xy), num_parallel_calls=autotune)
     return ds.prefetch(autotune)
