@@ -1,8 +1,8 @@
 """Per-image against vectorised (whole-batch) augmentation in the ``tf.data`` pipeline.
 
 The reference is the package's previous pipeline, kept here for the comparison: each image is
-augmented by its own ``map`` call (``tf.image.stateless_random_crop`` / flip / brightness /
-contrast keyed by ``(seed, position)``), then batched. The package's pipeline
+shifted by its own ``map`` call (``tf.image.stateless_random_crop`` of the zero-padded image,
+keyed by ``(seed, position)``), then batched. The package's pipeline
 (``fdl_keras.data.make_pipeline``) gathers whole batches and augments each batch with one set of
 vectorised ops (``fdl_keras.data.augment``). Both are measured in the same run, interleaved:
 
