@@ -1,14 +1,15 @@
 """Image augmentation in tf.data, vectorised over a batch and deterministic for a given seed.
 
 Augmentation lives in the input pipeline, never in an exported graph: random ops convert to ONNX
-but onnxruntime rejects them (see DESIGN.md). A policy transforms a whole batch at once (one
-pad and two gathers shift every image; flips, brightness and contrast are per-image factors
-broadcast over the batch): per-image ``map`` calls cost ~30 us of op overhead each, which on 2
-cores took a core from the training step (``mnist_fast_995``: 2 s an epoch). Every random draw is
-a ``tf.random.stateless_*`` op keyed by ``(seed, key)``, where ``key`` is the position in the
-epoch's stream of the batch's first example, so the same seed gives the same augmented stream
-and a resumed run continues it exactly. Hand-written: Keras' random preprocessing layers draw
-from a stateful ``SeedGenerator``, which cannot be keyed by stream position for exact resume.
+but onnxruntime rejects them (see DESIGN.md). A policy transforms a whole batch at once (a pad,
+two row gathers and two transposes shift every image; flips, brightness and contrast are
+per-image factors broadcast over the batch): per-image ``map`` calls cost ~30 us of op overhead
+each, which on 2 cores took a core from the training step (``mnist_fast_995``: 2 s an epoch).
+Every random draw is a ``tf.random.stateless_*`` op keyed by ``(seed, key)``, where ``key`` is
+the position in the epoch's stream of the batch's first example, so the same seed gives the same
+augmented stream and a resumed run continues it exactly. Hand-written: Keras' random
+preprocessing layers draw from a stateful ``SeedGenerator``, which cannot be keyed by stream
+position for exact resume.
 
 Per-image standardisation is deliberately not a policy here: policies touch the training split
 only, and standardisation must apply to evaluation and serving too, so it is the first layer of
@@ -24,18 +25,32 @@ def shift(images: tf.Tensor, key: tf.Tensor, pad: int | None = None) -> tf.Tenso
     """Random translation of each image by up to ``pad`` pixels: zero-pad, then crop back
     (MNIST, CIFAR); ``images`` is ``(batch, height, width, channels)``.
 
-    ``pad`` defaults to 1/14 of the height: 2 pixels on MNIST, 1 on 8x8 digits.
+    Both crops gather whole rows of a 3-D view: the rows of each padded image at its offset,
+    then, with height and width swapped, its columns. Gathering single pixels along the width
+    axis, or gathering from and transposing the 4-D tensor, cost 1.2-2.4x the CPU
+    (``benchmarks/RESULTS_speed.md``). ``pad`` defaults to 1/14 of the height: 2 pixels on
+    MNIST, 1 on 8x8 digits.
     """
-    height, width = images.shape[1], images.shape[2]
+    batch = tf.shape(images)[0]
+    height, width, channels = images.shape[1], images.shape[2], images.shape[3]
     pad = pad if pad is not None else max(1, round(height / 14))
     offsets = tf.random.stateless_uniform(
-        (tf.shape(images)[0], 2), seed=key, minval=0, maxval=2 * pad + 1, dtype=tf.int32
+        (batch, 2), seed=key, minval=0, maxval=2 * pad + 1, dtype=tf.int32
     )
+    wide = width + 2 * pad
     padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
-    rows = offsets[:, :1] + tf.range(height)[None]
-    padded = tf.gather(padded, rows, axis=1, batch_dims=1)
-    columns = offsets[:, 1:] + tf.range(width)[None]
-    return tf.gather(padded, columns, axis=2, batch_dims=1)
+    padded = tf.reshape(padded, [batch, height + 2 * pad, wide * channels])
+    rows = tf.gather(padded, offsets[:, :1] + tf.range(height)[None], axis=1, batch_dims=1)
+    if channels == 1:
+        swapped = tf.transpose(rows, [0, 2, 1])
+    else:
+        swapped = tf.transpose(tf.reshape(rows, [batch, height, wide, channels]), [0, 2, 1, 3])
+        swapped = tf.reshape(swapped, [batch, wide, height * channels])
+    columns = tf.gather(swapped, offsets[:, 1:] + tf.range(width)[None], axis=1, batch_dims=1)
+    if channels == 1:
+        return tf.transpose(columns, [0, 2, 1])[..., None]
+    columns = tf.reshape(columns, [batch, width, height, channels])
+    return tf.transpose(columns, [0, 2, 1, 3])
 
 
 def crop(images: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
