@@ -27,7 +27,7 @@ def shift(images: tf.Tensor, key: tf.Tensor, pad: int | None = None) -> tf.Tenso
 
     Both crops gather whole rows of a 3-D view: the rows of each padded image at its offset,
     then, with height and width swapped, its columns. Gathering single pixels along the width
-    axis, or gathering from and transposing the 4-D tensor, cost 1.2-2.4x the CPU
+    axis, or gathering from and transposing the 4-D tensor, costs about twice the CPU
     (``benchmarks/RESULTS_speed.md``). ``pad`` defaults to 1/14 of the height: 2 pixels on
     MNIST, 1 on 8x8 digits.
     """
