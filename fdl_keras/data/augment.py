@@ -37,20 +37,23 @@ def shift(images: tf.Tensor, key: tf.Tensor, pad: int | None = None) -> tf.Tenso
     offsets = tf.random.stateless_uniform(
         (batch, 2), seed=key, minval=0, maxval=2 * pad + 1, dtype=tf.int32
     )
-    wide = width + 2 * pad
     padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
-    padded = tf.reshape(padded, [batch, height + 2 * pad, wide * channels])
+    padded = tf.reshape(padded, [batch, height + 2 * pad, (width + 2 * pad) * channels])
     rows = tf.gather(padded, offsets[:, :1] + tf.range(height)[None], axis=1, batch_dims=1)
-    if channels == 1:
-        swapped = tf.transpose(rows, [0, 2, 1])
-    else:
-        swapped = tf.transpose(tf.reshape(rows, [batch, height, wide, channels]), [0, 2, 1, 3])
-        swapped = tf.reshape(swapped, [batch, wide, height * channels])
+    swapped = _swap_spatial(rows, width + 2 * pad, channels)
     columns = tf.gather(swapped, offsets[:, 1:] + tf.range(width)[None], axis=1, batch_dims=1)
+    shifted = _swap_spatial(columns, height, channels)
+    return tf.reshape(shifted, [batch, height, width, channels])
+
+
+def _swap_spatial(view: tf.Tensor, width: int, channels: int) -> tf.Tensor:
+    """``(batch, height, width * channels)`` to ``(batch, width, height * channels)``; one
+    channel is a 3-D transpose, the cheap case."""
     if channels == 1:
-        return tf.transpose(columns, [0, 2, 1])[..., None]
-    columns = tf.reshape(columns, [batch, width, height, channels])
-    return tf.transpose(columns, [0, 2, 1, 3])
+        return tf.transpose(view, [0, 2, 1])
+    height = view.shape[1]
+    view = tf.transpose(tf.reshape(view, [-1, height, width, channels]), [0, 2, 1, 3])
+    return tf.reshape(view, [-1, width, height * channels])
 
 
 def crop(images: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
