@@ -8,6 +8,7 @@ from sklearn.datasets import load_sample_image
 from fdl_keras.layers import (
     ExportableGRU,
     FoldTime,
+    FusedBatchNorm,
     GroupNorm,
     PackedBidirectional,
     PerImageStandardization,
@@ -59,6 +60,10 @@ CASES = {
     "ResettingLSTMCell": (resetting_rnn, sequences_with_resets()),
     "instance_norm": (lambda: instance_norm(3, "instance_norm"), photos()),
     "GroupNorm": (lambda: GroupNorm(groups=2), RNG.normal(size=(2, 5, 6, 8)).astype(np.float32)),
+    "FusedBatchNorm": (
+        lambda: FusedBatchNorm(momentum=0.9, epsilon=1e-5),
+        RNG.normal(size=(2, 5, 6, 8)).astype(np.float32),
+    ),
     "ExportableGRU": (
         lambda: ExportableGRU(3, return_sequences=True),
         RNG.normal(size=(2, 5, 4)).astype(np.float32),
@@ -142,6 +147,55 @@ def test_group_norm_equals_keras_group_normalization(shape, groups):
     y = half(x)
     assert y.dtype == "float16"
     np.testing.assert_allclose(np.asarray(y, np.float32), np.asarray(keras_gn(x)), atol=2e-2)
+
+
+@pytest.mark.parametrize("shape", [(16, 5, 6, 8), (32, 10), (8, 5, 6)])
+def test_fused_batch_norm_trains_like_keras_batch_normalization(shape):
+    """Three training steps of both layers from the same weights: the same outputs, gradients
+    and moving statistics (to float32 rounding of activations with a large mean); the fused
+    kernel is the one that ran on images; inference is Keras' own."""
+    import tensorflow as tf
+
+    x = tf.constant((RNG.normal(size=shape) * 3 + 50).astype(np.float32))
+    ours, theirs = FusedBatchNorm(momentum=0.8), keras.layers.BatchNormalization(momentum=0.8)
+    ours.build(shape)
+    theirs.build(shape)
+    weights = [RNG.normal(size=w.shape).astype(np.float32) for w in theirs.weights]
+    weights[3] = np.abs(weights[3])  # moving variance
+    ours.set_weights(weights)
+    theirs.set_weights(weights)
+
+    def step(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * tf.sin(y))
+        return [y, *tape.gradient(loss, [x, layer.gamma, layer.beta])]
+
+    for _ in range(3):
+        for a, b in zip(step(ours), step(theirs)):
+            scale = float(np.abs(np.asarray(b)).max())
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=5e-5 * scale)
+    np.testing.assert_allclose(np.asarray(ours.moving_mean), np.asarray(theirs.moving_mean), 1e-6)
+    np.testing.assert_allclose(
+        np.asarray(ours.moving_variance), np.asarray(theirs.moving_variance), 1e-5
+    )
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-5)
+
+    graph = tf.function(lambda t: ours(t, training=True)).get_concrete_function(x).graph
+    # The fused kernel for images; Keras' own computation for other ranks.
+    assert ("FusedBatchNormV3" in {op.type for op in graph.get_operations()}) == (len(shape) == 4)
+    inference = tf.function(lambda t: ours(t, training=False)).get_concrete_function(x).graph
+    assert "FusedBatchNormV3" not in {op.type for op in inference.get_operations()}
+
+
+def test_fused_batch_norm_under_mixed_precision_returns_the_compute_dtype():
+    x = (RNG.normal(size=(4, 3, 3, 2)) * 2 + 5).astype(np.float32)
+    half = FusedBatchNorm(dtype="mixed_float16")
+    y = half(x, training=True)
+    assert y.dtype == "float16" and half.moving_mean.dtype == "float32"
+    full = np.asarray(keras.layers.BatchNormalization()(x, training=True))
+    np.testing.assert_allclose(np.asarray(y, np.float32), full, atol=1e-2)
 
 
 def test_classification_head_gives_probabilities_or_logits():

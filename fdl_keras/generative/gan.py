@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from fdl_keras.generative.base import GenerativeModel, image_tensor
+from fdl_keras.layers import FusedBatchNorm
 from fdl_keras.registry import FitConfig, register
 from fdl_keras.serialization import ConfigModel, serializable
 from fdl_keras.tasks import Generative
@@ -61,7 +62,7 @@ class DCGANGenerator(ConfigModel):
             x = keras.layers.Conv2DTranspose(
                 n, kernel_size, strides=2, padding="same", use_bias=False, name=f"up_{i + 1}"
             )(x)
-            x = keras.layers.BatchNormalization(name=f"up_{i + 1}_bn")(x)
+            x = FusedBatchNorm(name=f"up_{i + 1}_bn")(x)
             x = keras.layers.ReLU(name=f"up_{i + 1}_relu")(x)
         x = keras.layers.Conv2D(
             image_shape[-1], 3, padding="same", activation="tanh", dtype="float32", name="to_image"

@@ -10,7 +10,12 @@ from fdl_keras.layers.attention import (
     TokenMask,
 )
 from fdl_keras.layers.heads import classification_head
-from fdl_keras.layers.normalization import GroupNorm, PerImageStandardization, instance_norm
+from fdl_keras.layers.normalization import (
+    FusedBatchNorm,
+    GroupNorm,
+    PerImageStandardization,
+    instance_norm,
+)
 from fdl_keras.layers.positional import SinusoidalPositionEncoding
 from fdl_keras.layers.recurrent import ExportableGRU, PackedBidirectional, ResettingLSTMCell
 from fdl_keras.layers.shortcuts import ZeroPadShortcut
@@ -21,6 +26,7 @@ __all__ = [
     "BahdanauAttention",
     "CachedMultiHeadAttention",
     "FoldTime",
+    "FusedBatchNorm",
     "GroupNorm",
     "KLSparsity",
     "KSparse",

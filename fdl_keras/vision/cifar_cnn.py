@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import keras
 
-from fdl_keras.layers import GroupNorm, PerImageStandardization, classification_head
+from fdl_keras.layers import (
+    FusedBatchNorm,
+    GroupNorm,
+    PerImageStandardization,
+    classification_head,
+)
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
 
@@ -23,13 +28,15 @@ CIFAR_TINY = {"filters": (8, 8), "dense_units": (16, 8), "groups": 4}
 
 
 def normalization(norm: str, groups: int, name: str) -> keras.layers.Layer | None:
-    """The normalisation layer for ``norm``: ``BatchNormalization`` or group normalisation
-    (:class:`~fdl_keras.layers.GroupNorm`, Keras' arithmetic in an ONNX-friendly form)."""
+    """The normalisation layer for ``norm``: batch normalisation
+    (:class:`~fdl_keras.layers.FusedBatchNorm`, Keras' layer on TensorFlow's fused kernel) or
+    group normalisation (:class:`~fdl_keras.layers.GroupNorm`, Keras' arithmetic in an
+    ONNX-friendly form)."""
     if norm == "batch":
         # Momentum 0.9 (keras-hub's ResNet, PyTorch's default) rather than Keras' 0.99: the
         # moving statistics used at inference then track the batch statistics within tens of
         # steps, which the steps-to-accuracy experiment measures from step 25 on.
-        return keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")
+        return FusedBatchNorm(momentum=0.9, name=f"{name}_bn")
     if norm == "group":
         return GroupNorm(groups=groups, name=f"{name}_gn")
     return None

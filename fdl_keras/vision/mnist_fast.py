@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import keras
 
-from fdl_keras.layers import classification_head
+from fdl_keras.layers import FusedBatchNorm, classification_head
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
 
@@ -110,7 +110,7 @@ class MnistFastNet(ConfigModel):
                 use_bias=False,
                 name=f"conv_{i + 1}",
             )(x)
-            x = keras.layers.BatchNormalization(momentum=momentum, name=f"bn_{i + 1}")(x)
+            x = FusedBatchNorm(momentum=momentum, name=f"bn_{i + 1}")(x)
             x = keras.layers.ReLU(name=f"relu_{i + 1}")(x)
             if i > 0 and downsample == "pool":
                 x = keras.layers.MaxPooling2D(2, padding="same", name=f"pool_{i + 1}")(x)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import keras
 
-from fdl_keras.layers import ZeroPadShortcut, classification_head
+from fdl_keras.layers import FusedBatchNorm, ZeroPadShortcut, classification_head
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
 
@@ -237,9 +237,9 @@ def _conv(x, filters: int, kernel: int, stride: int, name: str):
     )(x)
 
 
-def _batch_norm(name: str) -> keras.layers.BatchNormalization:
+def _batch_norm(name: str) -> FusedBatchNorm:
     # Momentum 0.9 and epsilon 1e-5 as in keras-hub's ResNet and the papers' Torch code.
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    return FusedBatchNorm(momentum=0.9, epsilon=1e-5, name=name)
 
 
 def _bn_relu(x, name: str):
