@@ -76,7 +76,6 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
             and not self.synchronized
             and len(inputs.shape) == 4
             and self.axis in (-1, 3)
-            and inputs.shape[-1] is not None
         )
 
     def call(self, inputs, training=None, mask=None):
@@ -86,17 +85,8 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
         channels = x.shape[-1]
         gamma = tf.cast(self.gamma, "float32") if self.scale else tf.ones([channels])
         beta = tf.cast(self.beta, "float32") if self.center else tf.zeros([channels])
-        empty = tf.constant([], "float32")
-        y, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
-            x=x,
-            scale=gamma,
-            offset=beta,
-            mean=empty,
-            variance=empty,
-            epsilon=self.epsilon,
-            exponential_avg_factor=1.0,
-            data_format="NHWC",
-            is_training=True,
+        y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True
         )
         count = tf.cast(tf.size(x) // channels, "float32")
         variance = variance * tf.maximum(count - 1.0, 0.0) / count
