@@ -17,8 +17,10 @@ from typing import Any
 from fdl_keras.errors import UnknownArgumentError, UnknownModelError
 from fdl_keras.tasks import Classification, FitTask, Task
 
-# Modules that register systems; imported on first use of the registry.
+# Modules that register systems (and the losses their saved models name); imported on first
+# use of the registry.
 SYSTEM_MODULES = (
+    "fdl_keras.losses",
     "fdl_keras.fundamentals.feedforward",
     "fdl_keras.vision.cnn",
     "fdl_keras.vision.mnist_fast",
@@ -83,6 +85,8 @@ class FitConfig:
     cpu_jit_compile: bool | None = None
     cpu_steps_per_execution: int | None = None
     explosion_factor: float | None = 1e3  # a loss this many times its first value diverged
+    # Classifiers: the one-hot target smoothed towards uniform (Szegedy et al. 2016), 0 = none.
+    label_smoothing: float = 0.0
 
 
 @dataclass(frozen=True)

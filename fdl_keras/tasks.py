@@ -152,7 +152,7 @@ class FitTask(Task):
         jit_compile, steps_per_execution = device_defaults(spec, jit_compile, steps_per_execution)
         model.compile(
             optimizer=make_optimizer(spec, learning_rate, total_steps),
-            loss=self.loss(model),
+            loss=self.spec_loss(spec, model),
             metrics=list(self.metrics(model)),
             steps_per_execution=steps_per_execution,
             jit_compile=jit_compile,
@@ -160,6 +160,15 @@ class FitTask(Task):
 
     def loss(self, model):
         raise NotImplementedError
+
+    def spec_loss(self, spec: ModelSpec, model):
+        """The loss ``spec`` trains ``model`` with: :meth:`loss`; a family whose loss takes
+        settings of ``spec.fit`` (a classifier's ``label_smoothing``) overrides it."""
+        if spec.fit.label_smoothing:
+            raise InvalidInputError(
+                f"{spec.name}: label_smoothing applies to classifiers only; set it to 0"
+            )
+        return self.loss(model)
 
     def metrics(self, model) -> tuple:
         return ()
@@ -215,12 +224,18 @@ class Classification(FitTask):
     def builder_args(self, spec, info):
         return {self.input_arg: info.input_shape, "num_classes": info.num_classes}
 
-    def loss(self, model):
+    def loss(self, model, label_smoothing: float = 0.0):
         import keras
 
-        return keras.losses.SparseCategoricalCrossentropy(
-            from_logits=not outputs_probabilities(model)
-        )
+        from_logits = not outputs_probabilities(model)
+        if label_smoothing:
+            from fdl_keras.losses import SparseCrossentropy
+
+            return SparseCrossentropy(label_smoothing=label_smoothing, from_logits=from_logits)
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+
+    def spec_loss(self, spec, model):
+        return self.loss(model, label_smoothing=spec.fit.label_smoothing)
 
     def metrics(self, model):
         return ("accuracy",)

@@ -5,7 +5,8 @@ ReLU`` stages whose strides (or 2x2 max-pools) shrink 28x28 to 4x4, an optional 
 then the softmax.
 Batch normalisation (Ioffe & Szegedy 2015) lets a large learning rate train it in one or two
 epochs; a linear warm-up then cosine decay (Goyal et al. 2017; Loshchilov & Hutter 2017) keeps
-that rate from diverging early. Width, batch size, schedule, epochs and augmentation of the two
+that rate from diverging early, and label smoothing (Szegedy et al. 2016) lifts the short
+runs' test accuracy by about 0.1 %. Width, batch size, schedule, epochs and augmentation of the two
 registry entries were chosen by measurement on a 2-core CPU (``benchmarks/mnist_fast.py``,
 figures in ``benchmarks/RESULTS_speed.md``):
 
@@ -13,7 +14,8 @@ figures in ``benchmarks/RESULTS_speed.md``):
 - ``mnist_fast_995``: >= 99.5 % within 120 s (wider, shifted images, more epochs).
 
 Reference: Buduma, Buduma & Papa, *Fundamentals of Deep Learning* (2nd ed.), ch. 7; Ioffe &
-Szegedy, "Batch Normalization", ICML 2015; Goyal et al., "Accurate, Large Minibatch SGD", 2017.
+Szegedy, "Batch Normalization", ICML 2015; Goyal et al., "Accurate, Large Minibatch SGD", 2017;
+Szegedy et al., "Rethinking the Inception Architecture for Computer Vision", CVPR 2016.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from fdl_keras.serialization import ConfigModel, serializable
         schedule="warmup_cosine",
         warmup=0.2,
         cpu_steps_per_execution=8,
+        label_smoothing=0.1,
     ),
     tiny={"filters": (4, 8, 8), "dense_units": 8},
 )
@@ -48,13 +51,14 @@ from fdl_keras.serialization import ConfigModel, serializable
     target=Target("accuracy", 0.995, "mnist", "<= 120 s training + evaluation, 2 CPU cores"),
     defaults={"filters": (24, 48, 96), "dense_units": 512},
     fit=FitConfig(
-        epochs=16,
+        epochs=12,
         learning_rate=1e-2,
         batch_size=256,
         schedule="warmup_cosine",
         warmup=0.2,
         augment="shift",
         cpu_steps_per_execution=8,
+        label_smoothing=0.1,
     ),
     tiny={"filters": (4, 8, 8), "dense_units": 8},
 )
