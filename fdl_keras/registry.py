@@ -85,7 +85,8 @@ class FitConfig:
     cpu_jit_compile: bool | None = None
     cpu_steps_per_execution: int | None = None
     explosion_factor: float | None = 1e3  # a loss this many times its first value diverged
-    # Classifiers: the one-hot target smoothed towards uniform (Szegedy et al. 2016), 0 = none.
+    # Classifiers: the one-hot target smoothed towards uniform (Szegedy et al. 2016), 0 = none;
+    # the loss that training and evaluation report is then the smoothed cross-entropy.
     label_smoothing: float = 0.0
 
 
