@@ -71,6 +71,8 @@ class FitConfig:
 
     optimizer: str = "adam"
     learning_rate: float = 1e-3
+    # Further arguments of the Keras optimizer (e.g. ``{"beta_2": 0.99}`` for Adam).
+    optimizer_options: Mapping[str, Any] = field(default_factory=dict)
     # "cosine" decays to 0 over the run; "warmup_cosine" first rises linearly from 0 over
     # ``warmup`` of the run (Goyal et al. 2017), then decays; "constant" keeps the rate.
     schedule: str = "cosine"
@@ -88,6 +90,10 @@ class FitConfig:
     # Classifiers: the one-hot target smoothed towards uniform (Szegedy et al. 2016), 0 = none;
     # the loss that training and evaluation report is then the smoothed cross-entropy.
     label_smoothing: float = 0.0
+
+    def __post_init__(self) -> None:
+        options = MappingProxyType(dict(self.optimizer_options))
+        object.__setattr__(self, "optimizer_options", options)
 
 
 @dataclass(frozen=True)

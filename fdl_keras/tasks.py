@@ -450,7 +450,8 @@ class ReinforcementLearning(Task):
 
 def make_optimizer(spec: ModelSpec, learning_rate: float | None, total_steps: int | None):
     """The optimizer of ``spec.fit`` at ``learning_rate`` (its default when None), with cosine
-    decay over ``total_steps`` when the spec's schedule asks for it."""
+    decay over ``total_steps`` when the spec's schedule asks for it, and the spec's further
+    ``optimizer_options``."""
     import keras
 
     fit = spec.fit
@@ -465,7 +466,10 @@ def make_optimizer(spec: ModelSpec, learning_rate: float | None, total_steps: in
             0.0, max(1, total_steps - warm), warmup_target=lr, warmup_steps=warm
         )
     return keras.optimizers.get(
-        {"class_name": fit.optimizer, "config": {"learning_rate": schedule}}
+        {
+            "class_name": fit.optimizer,
+            "config": {**fit.optimizer_options, "learning_rate": schedule},
+        }
     )
 
 

@@ -261,3 +261,26 @@ def test_compile_takes_each_systems_measured_cpu_defaults_unless_told():
     model = cnn.build(filters=(2, 2), dense_units=4)
     cnn.compile(model)  # measured slower with XLA on a CPU: Keras' "auto" (off) is kept
     assert model.jit_compile is False and model.steps_per_execution == 1
+
+
+def test_a_specs_optimizer_options_reach_the_optimizer_and_survive_a_save(tmp_path):
+    import dataclasses
+
+    import keras
+
+    spec = fdl_keras.get_spec("mnist_fast")
+    assert dict(spec.fit.optimizer_options) == {"beta_2": 0.99}
+    model = spec.build(**spec.tiny)
+    spec.compile(model, total_steps=10)
+    assert model.optimizer.beta_2 == 0.99 and model.optimizer.beta_1 == 0.9  # others: Keras'
+    model.fit(np.zeros((4, 28, 28, 1), "float32"), np.arange(4), epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    assert keras.saving.load_model(tmp_path / "m.keras").optimizer.beta_2 == 0.99
+    # A spec without options keeps Keras' defaults; a given option is not silently dropped.
+    plain = dataclasses.replace(spec, fit=dataclasses.replace(spec.fit, optimizer_options={}))
+    model = plain.build(**plain.tiny)
+    plain.compile(model, total_steps=10)
+    assert model.optimizer.beta_2 == 0.999
+    bad = dataclasses.replace(spec, fit=dataclasses.replace(spec.fit, optimizer_options={"b": 1}))
+    with pytest.raises(ValueError, match="not recognized"):
+        bad.compile(bad.build(**bad.tiny), total_steps=10)
