@@ -55,7 +55,7 @@ from fdl_keras.serialization import ConfigModel, serializable
     target=Target("accuracy", 0.995, "mnist", "<= 120 s training + evaluation, 2 CPU cores"),
     defaults={"filters": (24, 48, 96), "dense_units": 512},
     fit=FitConfig(
-        epochs=12,
+        epochs=10,
         learning_rate=1e-2,
         batch_size=256,
         schedule="warmup_cosine",
