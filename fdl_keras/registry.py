@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from fdl_keras.errors import UnknownArgumentError, UnknownModelError
+from fdl_keras.errors import InvalidInputError, UnknownArgumentError, UnknownModelError
 from fdl_keras.tasks import Classification, FitTask, Task
 
 # Modules that register systems (and the losses their saved models name); imported on first
@@ -199,7 +199,22 @@ class ModelSpec:
         return tuple(device_options(split) for split in self.task.pairs(self, model, data, seed))
 
     def compile(self, model, **kwargs: Any) -> None:
-        """Compiles ``model`` as the family's trainer does (fit families only)."""
+        """Compiles ``model`` as the family's trainer does (fit families only).
+
+        Raises:
+            InvalidInputError: ``fit`` sets an optional setting the family does not apply.
+        """
+        fit, settings = self.fit, getattr(self.task, "fit_settings", frozenset())
+        if fit and fit.label_smoothing and "label_smoothing" not in settings:
+            raise InvalidInputError(
+                f"{self.name}: label_smoothing applies to classifiers only, not the "
+                f"{self.family} family; set it to 0"
+            )
+        if fit and fit.optimizer_options and "optimizer_options" not in settings:
+            raise InvalidInputError(
+                f"{self.name}: the {self.family} family builds its own optimizer, so "
+                "optimizer_options do not apply; leave them empty"
+            )
         self.task.compile(self, model, **kwargs)
 
     def export_signature(self, model: Any = None) -> list:

@@ -131,6 +131,9 @@ class FitTask(Task):
     """A family trained by ``model.fit`` on a registered dataset (:mod:`fdl_keras.training`)."""
 
     options = FIT_OPTIONS
+    # The optional ``FitConfig`` settings this family's ``compile`` applies; a spec that sets
+    # any other is refused by ``ModelSpec.compile`` rather than trained without it.
+    fit_settings: ClassVar[frozenset[str]] = frozenset({"optimizer_options"})
 
     def train(self, spec, options):
         from fdl_keras.training.trainer import fit_system
@@ -164,10 +167,6 @@ class FitTask(Task):
     def spec_loss(self, spec: ModelSpec, model):
         """The loss ``spec`` trains ``model`` with: :meth:`loss`; a family whose loss takes
         settings of ``spec.fit`` (a classifier's ``label_smoothing``) overrides it."""
-        if spec.fit.label_smoothing:
-            raise InvalidInputError(
-                f"{spec.name}: label_smoothing applies to classifiers only; set it to 0"
-            )
         return self.loss(model)
 
     def metrics(self, model) -> tuple:
@@ -233,6 +232,8 @@ class Classification(FitTask):
 
             return SparseCrossentropy(label_smoothing=label_smoothing, from_logits=from_logits)
         return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+
+    fit_settings = frozenset({"optimizer_options", "label_smoothing"})
 
     def spec_loss(self, spec, model):
         return self.loss(model, label_smoothing=spec.fit.label_smoothing)
@@ -336,6 +337,8 @@ class Generative(FitTask):
     the sampler: its inputs are noise (``model.noise_inputs``), never a dataset."""
 
     label = "generative"
+
+    fit_settings = frozenset()  # the model builds its own optimizers and losses
 
     def builder_args(self, spec, info):
         return {"image_shape": info.input_shape}
@@ -448,10 +451,12 @@ class ReinforcementLearning(Task):
 # --- Helpers ---------------------------------------------------------------------------------
 
 
-def make_optimizer(spec: ModelSpec, learning_rate: float | None, total_steps: int | None):
+def make_optimizer(
+    spec: ModelSpec, learning_rate: float | None, total_steps: int | None, **config: Any
+):
     """The optimizer of ``spec.fit`` at ``learning_rate`` (its default when None), with cosine
-    decay over ``total_steps`` when the spec's schedule asks for it, and the spec's further
-    ``optimizer_options``."""
+    decay over ``total_steps`` when the spec's schedule asks for it; ``config`` (a family's own
+    optimizer arguments, e.g. ``clipnorm``) then the spec's ``optimizer_options`` complete it."""
     import keras
 
     fit = spec.fit
@@ -468,7 +473,7 @@ def make_optimizer(spec: ModelSpec, learning_rate: float | None, total_steps: in
     return keras.optimizers.get(
         {
             "class_name": fit.optimizer,
-            "config": {**fit.optimizer_options, "learning_rate": schedule},
+            "config": {**config, **fit.optimizer_options, "learning_rate": schedule},
         }
     )
 

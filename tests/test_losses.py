@@ -96,4 +96,9 @@ def test_label_smoothing_on_a_non_classifier_is_refused():
     spec = dataclasses.replace(spec, fit=dataclasses.replace(spec.fit, label_smoothing=0.1))
     model = spec.build(**spec.tiny)
     with pytest.raises(InvalidInputError, match="label_smoothing applies to classifiers only"):
-        spec.task.compile(spec, model)
+        spec.compile(model)
+    # Refused for a family with its own loss too (checked once, for every family).
+    spec = fdl_keras.get_spec("transformer_fr_en")
+    spec = dataclasses.replace(spec, fit=dataclasses.replace(spec.fit, label_smoothing=0.1))
+    with pytest.raises(InvalidInputError, match="label_smoothing applies to classifiers only"):
+        spec.compile(None)

@@ -284,3 +284,8 @@ def test_a_specs_optimizer_options_reach_the_optimizer_and_survive_a_save(tmp_pa
     bad = dataclasses.replace(spec, fit=dataclasses.replace(spec.fit, optimizer_options={"b": 1}))
     with pytest.raises(ValueError, match="not recognized"):
         bad.compile(bad.build(**bad.tiny), total_steps=10)
+    # A family that builds its own optimizer refuses them instead of training without them.
+    vae = fdl_keras.get_spec("vae")
+    vae = dataclasses.replace(vae, fit=dataclasses.replace(vae.fit, optimizer_options={"a": 1}))
+    with pytest.raises(fdl_keras.InvalidInputError, match="optimizer_options do not apply"):
+        vae.compile(None)

@@ -231,7 +231,7 @@ class SkipGram(FitTask):
                 rate = keras.optimizers.schedules.PolynomialDecay(
                     lr, total_steps, end_learning_rate=lr * 1e-4
                 )
-            optimizer = keras.optimizers.SGD(rate)
+            optimizer = keras.optimizers.SGD(rate, **fit.optimizer_options)
         else:
             optimizer = make_optimizer(spec, learning_rate, total_steps)
         jit = kwargs.get("jit_compile", "auto")

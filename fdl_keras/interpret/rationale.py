@@ -359,6 +359,7 @@ class Rationalisation(Classification):
     deterministic rationales."""
 
     label = "rationalisation"
+    fit_settings = frozenset({"optimizer_options"})  # the model's own losses
 
     def builder_args(self, spec, info):
         return {"vocabulary_size": len(info.vocabulary), "num_classes": info.num_classes}

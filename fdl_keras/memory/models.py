@@ -14,7 +14,6 @@ References: Graves et al. 2014 (NTM, copy tasks), Graves et al. 2016 (DNC, bAbI)
 from __future__ import annotations
 
 import weakref
-from typing import Any
 
 import keras
 import numpy as np
@@ -24,7 +23,7 @@ from fdl_keras.memory.dnc import DNCCell
 from fdl_keras.memory.ntm import NTMCell
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
-from fdl_keras.tasks import EXPORT_SAMPLE_SIZE, FIT_OPTIONS, FitTask, check_learning_rate
+from fdl_keras.tasks import EXPORT_SAMPLE_SIZE, FIT_OPTIONS, FitTask, make_optimizer
 
 CORES = ("ntm", "dnc", "lstm")
 #: Gradient norm clipping of every chapter-12 optimizer (the NTM papers clip too).
@@ -170,17 +169,9 @@ class MemoryTask(FitTask):
 
 
 def make_clipped_optimizer(spec, learning_rate: float | None, total_steps: int | None):
-    """``spec.fit``'s optimizer with gradient-norm clipping at :data:`CLIPNORM` (cosine decay
-    over ``total_steps`` when the spec asks for it)."""
-    fit = spec.fit
-    lr = fit.learning_rate if learning_rate is None else learning_rate
-    check_learning_rate(lr)
-    schedule: Any = lr
-    if fit.schedule == "cosine" and total_steps:
-        schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=total_steps)
-    return keras.optimizers.get(
-        {"class_name": fit.optimizer, "config": {"learning_rate": schedule, "clipnorm": CLIPNORM}}
-    )
+    """``spec.fit``'s optimizer (:func:`fdl_keras.tasks.make_optimizer`) with gradient-norm
+    clipping at :data:`CLIPNORM`."""
+    return make_optimizer(spec, learning_rate, total_steps, clipnorm=CLIPNORM)
 
 
 def predictor(model):

@@ -106,6 +106,8 @@ class Translation(FitTask):
 
     label = "translation"
 
+    fit_settings = frozenset()  # its own Adam and sequence loss
+
     def __init__(self, label_smoothing: float = 0.0, warmup_steps: int | None = None, clipnorm=1.0):
         self.label_smoothing = label_smoothing
         self.warmup_steps = warmup_steps
