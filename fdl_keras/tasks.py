@@ -344,9 +344,11 @@ class Generative(FitTask):
         return {"image_shape": info.input_shape}
 
     def compile(self, spec, model, *, learning_rate=None, total_steps=None, **kwargs):
-        # The model picks its optimizers; XLA or steps_per_execution only when asked for.
-        asked = {k: kwargs[k] for k in ("jit_compile", "steps_per_execution") if k in kwargs}
-        model.compile(learning_rate=learning_rate or spec.fit.learning_rate, **asked)
+        # The model picks its optimizers (and its own XLA default, unless told or measured).
+        model.compile(
+            learning_rate=learning_rate or spec.fit.learning_rate,
+            **asked_compile_options(spec, kwargs),
+        )
 
     def pairs(self, spec, model, data, seed=0):
         # Seeded apart, so a VAE's stochastic binarisation differs between the splits.
@@ -494,6 +496,22 @@ def device_defaults(
             if steps_per_execution is None and fit.cpu_steps_per_execution is not None:
                 steps_per_execution = fit.cpu_steps_per_execution
     return jit_compile, steps_per_execution or fit.steps_per_execution
+
+
+def asked_compile_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``jit_compile`` / ``steps_per_execution`` of ``options`` (a family's compile
+    keywords) with the spec's CPU defaults filled in (:func:`device_defaults`), leaving out
+    what stays Keras' default ("auto", one step), so a model's own ``compile`` defaults hold
+    (``ncsn`` compiles with XLA)."""
+    jit_compile, steps_per_execution = device_defaults(
+        spec, options.get("jit_compile", "auto"), options.get("steps_per_execution")
+    )
+    asked: dict[str, Any] = {}
+    if jit_compile != "auto":
+        asked["jit_compile"] = jit_compile
+    if steps_per_execution != 1 or "steps_per_execution" in options:
+        asked["steps_per_execution"] = steps_per_execution
+    return asked
 
 
 def accelerator_present() -> bool:

@@ -263,6 +263,33 @@ def test_compile_takes_each_systems_measured_cpu_defaults_unless_told():
     assert model.jit_compile is False and model.steps_per_execution == 1
 
 
+@pytest.mark.parametrize(
+    "name, jit_compile, steps_per_execution",
+    [
+        ("pos_tagger", True, 8),  # a FitTask family of its own
+        ("sparse_autoencoder_mnist", True, 8),
+        ("tabular_mlp", False, 8),  # more steps a call, no XLA
+        ("lstm_copy", False, 8),  # the memory family's own compile
+        ("vae", True, 8),  # the generative family: the model's own compile
+        ("ncsn", True, 1),  # no CPU defaults: the model's own (XLA) is kept
+        ("transformer_fr_en", False, 1),  # none: Keras' "auto"
+    ],
+)
+def test_every_familys_compile_takes_the_measured_cpu_defaults(
+    name, jit_compile, steps_per_execution
+):
+    from fdl_keras.tasks import accelerator_present
+
+    if accelerator_present():
+        pytest.skip("the CPU defaults apply on a machine without GPU/TPU; this one has one")
+    spec = fdl_keras.get_spec(name)
+    model = fdl_keras.build(name, **spec.tiny)
+    spec.compile(model, total_steps=10)
+    assert (model.jit_compile, model.steps_per_execution) == (jit_compile, steps_per_execution)
+    spec.compile(model, total_steps=10, jit_compile=False, steps_per_execution=2)  # told
+    assert (model.jit_compile, model.steps_per_execution) == (False, 2)
+
+
 def test_a_specs_optimizer_options_reach_the_optimizer_and_survive_a_save(tmp_path):
     import dataclasses
 

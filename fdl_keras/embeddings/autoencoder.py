@@ -33,6 +33,15 @@ from fdl_keras.serialization import ConfigModel, serializable
 from fdl_keras.tasks import Reconstruction, real_images
 
 NOISES = ("masking", "gaussian")
+#: The three MNIST autoencoders' training; on a CPU with XLA and 8 steps a call, measured
+#: 1.4-1.9x the step rate of Keras' defaults (benchmarks/cpu_defaults.py).
+AUTOENCODER_FIT = FitConfig(
+    learning_rate=1e-3,
+    epochs=20,
+    batch_size=128,
+    cpu_jit_compile=True,
+    cpu_steps_per_execution=8,
+)
 
 
 @serializable
@@ -342,7 +351,7 @@ register(
     builder=Autoencoder,
     dataset="mnist",
     task=AutoencoderTask(),
-    fit=FitConfig(learning_rate=1e-3, epochs=20, batch_size=128),
+    fit=AUTOENCODER_FIT,
     tiny={"hidden_units": (16,), "code_dim": 2},
     summary="Deep autoencoder 784-1000-500-250-k (Hinton & Salakhutdinov 2006), k=30 by default",
 )
@@ -352,7 +361,7 @@ register(
     builder=Autoencoder,
     dataset="mnist",
     task=DenoisingTask("masking", 0.3),
-    fit=FitConfig(learning_rate=1e-3, epochs=20, batch_size=128),
+    fit=AUTOENCODER_FIT,
     defaults={"hidden_units": (500, 250), "code_dim": 64},
     tiny={"hidden_units": (16,), "code_dim": 4},
     summary="Denoising autoencoder (Vincent et al. 2008): 30 % masking noise added in tf.data",
@@ -363,7 +372,7 @@ register(
     builder=Autoencoder,
     dataset="mnist",
     task=AutoencoderTask(),
-    fit=FitConfig(learning_rate=1e-3, epochs=20, batch_size=128),
+    fit=AUTOENCODER_FIT,
     defaults={
         "hidden_units": (),
         "code_dim": 196,

@@ -128,6 +128,8 @@ class VAEDecoder(ConfigModel):
         schedule="constant",
         epochs=100,
         batch_size=100,
+        cpu_jit_compile=True,  # 1.3x the step rate on a CPU (benchmarks/cpu_defaults.py)
+        cpu_steps_per_execution=8,
     ),
     tiny={"latent_dim": 2, "hidden_units": (16,)},
 )

@@ -49,7 +49,12 @@ from fdl_keras.layers import ExportableGRU
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.sequence.sentiment import WordDropout
 from fdl_keras.serialization import ConfigModel, OptimizerOnlyCompileConfig, serializable
-from fdl_keras.tasks import EXPORT_SAMPLE_SIZE, Classification, make_optimizer
+from fdl_keras.tasks import (
+    EXPORT_SAMPLE_SIZE,
+    Classification,
+    asked_compile_options,
+    make_optimizer,
+)
 
 EPS = 1e-6
 INITIAL_BIAS = -2.0
@@ -365,8 +370,10 @@ class Rationalisation(Classification):
         return {"vocabulary_size": len(info.vocabulary), "num_classes": info.num_classes}
 
     def compile(self, spec, model, *, learning_rate=None, total_steps=None, **kwargs):
-        asked = {k: kwargs[k] for k in ("jit_compile", "steps_per_execution") if k in kwargs}
-        model.compile(optimizer=make_optimizer(spec, learning_rate, total_steps), **asked)
+        model.compile(
+            optimizer=make_optimizer(spec, learning_rate, total_steps),
+            **asked_compile_options(spec, kwargs),
+        )
 
     def contract_step(self, spec, model, x, y):
         if not model.compiled:

@@ -23,7 +23,13 @@ from fdl_keras.memory.dnc import DNCCell
 from fdl_keras.memory.ntm import NTMCell
 from fdl_keras.registry import FitConfig, Target, register
 from fdl_keras.serialization import ConfigModel, serializable
-from fdl_keras.tasks import EXPORT_SAMPLE_SIZE, FIT_OPTIONS, FitTask, make_optimizer
+from fdl_keras.tasks import (
+    EXPORT_SAMPLE_SIZE,
+    FIT_OPTIONS,
+    FitTask,
+    device_defaults,
+    make_optimizer,
+)
 
 CORES = ("ntm", "dnc", "lstm")
 #: Gradient norm clipping of every chapter-12 optimizer (the NTM papers clip too).
@@ -96,11 +102,12 @@ class MemoryTask(FitTask):
         steps_per_execution=None,
         jit_compile="auto",
     ):
+        jit_compile, steps_per_execution = device_defaults(spec, jit_compile, steps_per_execution)
         model.compile(
             optimizer=make_clipped_optimizer(spec, learning_rate, total_steps),
             loss=self.loss(model),
             weighted_metrics=list(self.metrics(model)),
-            steps_per_execution=steps_per_execution or spec.fit.steps_per_execution,
+            steps_per_execution=steps_per_execution,
             jit_compile=jit_compile,
         )
 
@@ -252,7 +259,13 @@ BABI_SHAPE = {"vocab_size": 176, "output_dim": 176}
     dataset="copy",
     defaults={"core": "lstm", "units": 118},
     tiny={"core": "lstm", "units": 8},
-    fit=FitConfig(learning_rate=1e-3, schedule="constant", epochs=10, batch_size=32),
+    fit=FitConfig(
+        learning_rate=1e-3,
+        schedule="constant",
+        epochs=10,
+        batch_size=32,
+        cpu_steps_per_execution=8,  # 1.35x the step rate on a CPU (benchmarks/cpu_defaults.py)
+    ),
     summary="LSTM baseline on the copy task (parameters comparable to ntm_copy)",
 )
 @register(

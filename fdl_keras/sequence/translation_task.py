@@ -24,7 +24,7 @@ import numpy as np
 from keras import ops
 
 from fdl_keras.serialization import serializable
-from fdl_keras.tasks import EXPORT_SAMPLE_SIZE, FitTask, check_learning_rate
+from fdl_keras.tasks import EXPORT_SAMPLE_SIZE, FitTask, check_learning_rate, device_defaults
 
 TOKENIZER_FILES = ("source.model", "target.model")
 #: Test sentences ``fdl evaluate`` decodes when no limit is given (the whole Tatoeba split).
@@ -157,11 +157,12 @@ class Translation(FitTask):
             if fit.schedule == "cosine" and total_steps:
                 lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=total_steps)
             optimizer = keras.optimizers.Adam(lr, clipnorm=self.clipnorm)
+        jit_compile, steps_per_execution = device_defaults(spec, jit_compile, steps_per_execution)
         model.compile(
             optimizer=optimizer,
             loss=self.loss(model),
             metrics=[token_accuracy],
-            steps_per_execution=steps_per_execution or fit.steps_per_execution,
+            steps_per_execution=steps_per_execution,
             jit_compile=jit_compile,
         )
 
