@@ -306,10 +306,14 @@ class StyleTransfer(Reconstruction):
 
     def compile(self, spec, model, *, style_image=None, vgg_weights="imagenet", **kwargs):
         learning_rate, total_steps = kwargs.get("learning_rate"), kwargs.get("total_steps")
+        jit_compile, steps_per_execution = device_defaults(
+            spec, kwargs.get("jit_compile", "auto"), kwargs.get("steps_per_execution")
+        )
         model.compile(
             optimizer=make_optimizer(spec, learning_rate, total_steps),
             loss=self.loss(model, style_image=style_image, vgg_weights=vgg_weights),
-            jit_compile=kwargs.get("jit_compile", "auto"),
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
         )
 
     def evaluate(self, spec, model, *, settings, limit=None):

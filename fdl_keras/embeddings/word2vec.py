@@ -219,7 +219,7 @@ class SkipGram(FitTask):
         return fit_system(spec, options)
 
     def compile(self, spec, model, *, learning_rate=None, total_steps=None, **kwargs):
-        from fdl_keras.tasks import check_learning_rate, make_optimizer
+        from fdl_keras.tasks import check_learning_rate, device_defaults, make_optimizer
 
         fit = spec.fit
         if fit.schedule == "linear" and fit.optimizer == "sgd":
@@ -234,10 +234,12 @@ class SkipGram(FitTask):
             optimizer = keras.optimizers.SGD(rate, **fit.optimizer_options)
         else:
             optimizer = make_optimizer(spec, learning_rate, total_steps)
-        jit = kwargs.get("jit_compile", "auto")
+        jit, steps_per_execution = device_defaults(
+            spec, kwargs.get("jit_compile", "auto"), kwargs.get("steps_per_execution")
+        )
         model.compile(
             optimizer=optimizer,
-            steps_per_execution=kwargs.get("steps_per_execution") or fit.steps_per_execution,
+            steps_per_execution=steps_per_execution,
             # XLA fuses the gathers, the logits and the row updates: 2-4x faster steps on
             # this CPU, where Keras' "auto" leaves it off.
             jit_compile=True if jit == "auto" else jit,
