@@ -86,6 +86,9 @@ class FitConfig:
     # ``steps_per_execution``. An accelerator always gets Keras' "auto" (XLA on).
     cpu_jit_compile: bool | None = None
     cpu_steps_per_execution: int | None = None
+    # With ``cpu_jit_compile``: XLA only for runs of at least this many training steps (XLA
+    # compiles a program per input shape; a short run does not repay the compile time).
+    cpu_jit_min_steps: int | None = None
     explosion_factor: float | None = 1e3  # a loss this many times its first value diverged
     # Classifiers: the one-hot target smoothed towards uniform (Szegedy et al. 2016), 0 = none;
     # the loss that training and evaluation report is then the smoothed cross-entropy.

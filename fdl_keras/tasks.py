@@ -152,7 +152,9 @@ class FitTask(Task):
     ) -> None:
         """Compiles ``model`` with the spec's optimizer and schedule and :meth:`loss`, at the
         spec's XLA / steps-per-execution defaults for this device unless given."""
-        jit_compile, steps_per_execution = device_defaults(spec, jit_compile, steps_per_execution)
+        jit_compile, steps_per_execution = device_defaults(
+            spec, jit_compile, steps_per_execution, total_steps
+        )
         model.compile(
             optimizer=make_optimizer(spec, learning_rate, total_steps),
             loss=self.spec_loss(spec, model),
@@ -307,7 +309,7 @@ class StyleTransfer(Reconstruction):
     def compile(self, spec, model, *, style_image=None, vgg_weights="imagenet", **kwargs):
         learning_rate, total_steps = kwargs.get("learning_rate"), kwargs.get("total_steps")
         jit_compile, steps_per_execution = device_defaults(
-            spec, kwargs.get("jit_compile", "auto"), kwargs.get("steps_per_execution")
+            spec, kwargs.get("jit_compile", "auto"), kwargs.get("steps_per_execution"), total_steps
         )
         model.compile(
             optimizer=make_optimizer(spec, learning_rate, total_steps),
@@ -485,11 +487,15 @@ def make_optimizer(
 
 
 def device_defaults(
-    spec: ModelSpec, jit_compile: bool | str = "auto", steps_per_execution: int | None = None
+    spec: ModelSpec,
+    jit_compile: bool | str = "auto",
+    steps_per_execution: int | None = None,
+    total_steps: int | None = None,
 ) -> tuple[bool | str, int]:
     """``(jit_compile, steps_per_execution)`` for ``spec`` on this machine: what the caller
     gave, else the spec's CPU defaults when no GPU/TPU is visible and no distribution strategy
-    is in scope (Keras' ``"auto"`` turns XLA off under one), else Keras' ``"auto"``."""
+    is in scope (Keras' ``"auto"`` turns XLA off under one), else Keras' ``"auto"``. A run of
+    ``total_steps`` below the spec's ``cpu_jit_min_steps`` compiles without XLA."""
     import tensorflow as tf
 
     fit = spec.fit
@@ -497,6 +503,9 @@ def device_defaults(
         if not accelerator_present() and not tf.distribute.has_strategy():
             if jit_compile == "auto" and fit.cpu_jit_compile is not None:
                 jit_compile = fit.cpu_jit_compile
+                short = total_steps is not None and total_steps < (fit.cpu_jit_min_steps or 0)
+                if jit_compile is True and short:
+                    jit_compile = False
             if steps_per_execution is None and fit.cpu_steps_per_execution is not None:
                 steps_per_execution = fit.cpu_steps_per_execution
     return jit_compile, steps_per_execution or fit.steps_per_execution
@@ -508,7 +517,10 @@ def asked_compile_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[s
     what stays Keras' default ("auto", one step), so a model's own ``compile`` defaults hold
     (``ncsn`` compiles with XLA)."""
     jit_compile, steps_per_execution = device_defaults(
-        spec, options.get("jit_compile", "auto"), options.get("steps_per_execution")
+        spec,
+        options.get("jit_compile", "auto"),
+        options.get("steps_per_execution"),
+        options.get("total_steps"),
     )
     asked: dict[str, Any] = {}
     if jit_compile != "auto":

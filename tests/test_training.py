@@ -290,6 +290,24 @@ def test_every_familys_compile_takes_the_measured_cpu_defaults(
     assert (model.jit_compile, model.steps_per_execution) == (False, 2)
 
 
+@pytest.mark.parametrize("name", ["ntm_copy", "dnc_babi"])
+def test_xla_waits_for_a_run_long_enough_to_repay_its_compile_time(name):
+    """The memory networks compile a program per length class: XLA from cpu_jit_min_steps on."""
+    from fdl_keras.tasks import accelerator_present
+
+    if accelerator_present():
+        pytest.skip("the CPU defaults apply on a machine without GPU/TPU; this one has one")
+    spec = fdl_keras.get_spec(name)
+    model = spec.build(**spec.tiny)
+    least = spec.fit.cpu_jit_min_steps
+    assert spec.fit.cpu_jit_compile is True and least > 100
+    for total_steps, jit_compile in ((least - 1, False), (least, True), (None, True)):
+        spec.compile(model, total_steps=total_steps)
+        assert (model.jit_compile, model.steps_per_execution) == (jit_compile, 8)
+    spec.compile(model, total_steps=10, jit_compile=True)  # told
+    assert model.jit_compile is True
+
+
 def test_a_specs_optimizer_options_reach_the_optimizer_and_survive_a_save(tmp_path):
     import dataclasses
 

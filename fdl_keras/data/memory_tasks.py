@@ -11,7 +11,12 @@
   2016); the loss and accuracy count the marker positions only (the third pipeline element is
   that mask as sample weights). Stories are batched by length to cut padding.
 
-Every pipeline yields ``(inputs, targets, sample_weights)``.
+Every pipeline yields ``(inputs, targets, sample_weights)``, each batch as long as its longest
+sequence. :func:`to_length_classes` pads them at the end (zero inputs, targets and weights) to a
+few lengths (:func:`padded_length`), so that a model compiled with XLA, which compiles a program
+per input shape, compiles a few instead of one per length; the recurrent networks are causal, so
+the padding changes no output at a real step, and the memory task's loss averages over the
+weighted steps only (see :class:`fdl_keras.memory.models.MemoryTask`).
 """
 
 from __future__ import annotations
@@ -52,6 +57,52 @@ COPY_SETTINGS = {
     "copy": CopySetting(1, 20),
     "repeat_copy": CopySetting(1, 10, 1, MAX_REPEATS, repeat=True),
 }
+
+
+def padded_length(steps: int) -> int:
+    """The length a batch of ``steps`` steps is padded to: the next multiple of 8 up to 64
+    steps, then of an eighth of the next power of two (at most 1/8 of padding beyond 64; eight
+    length classes per doubling)."""
+    if steps < 1:
+        raise InvalidInputError(f"a sequence needs >= 1 step, got {steps}")
+    grain = max(8, (1 << (int(steps) - 1).bit_length()) // 8)
+    return -(-int(steps) // grain) * grain
+
+
+#: Every length class up to 2**24 steps (see :func:`padded_length`), for lookups in tf.data.
+_CLASSES = np.array(
+    [*range(8, 65, 8)]
+    + [
+        n
+        for power in range(7, 25)
+        for n in range((1 << (power - 1)) + (1 << power) // 8, (1 << power) + 1, (1 << power) // 8)
+    ]
+)
+
+
+def pad_steps(batch, length):
+    """``(x, y, weights)`` padded with zeros at the end of the time axis to ``length`` steps."""
+    import tensorflow as tf
+
+    extra = length - tf.shape(batch[2])[1]
+    return tuple(
+        tf.pad(t, tf.concat([[[0, 0], [0, extra]], tf.zeros([tf.rank(t) - 2, 2], tf.int32)], 0))
+        for t in batch
+    )
+
+
+def to_length_classes(pipeline):
+    """``pipeline`` of ``(x, y, weights)`` batches with each batch padded at the end to
+    :func:`padded_length` of its length (zero inputs, targets and weights)."""
+    import tensorflow as tf
+
+    classes = tf.constant(_CLASSES, tf.int32)
+
+    def pad(x, y, w):
+        steps = tf.shape(w)[1]
+        return pad_steps((x, y, w), tf.gather(classes, tf.searchsorted(classes, [steps]))[0])
+
+    return pipeline.map(pad)
 
 
 def copy_batch(seed, batch_size: int, length, repeats=1, *, repeat_task: bool = False):
@@ -373,4 +424,13 @@ def load_babi(name, *, batch_size, validation_fraction, seed, limit, augment) ->
     )
 
 
-__all__ = ["BITS", "COPY_SETTINGS", "copy_batch", "load_babi", "load_copy", "parse_babi"]
+__all__ = [
+    "BITS",
+    "COPY_SETTINGS",
+    "copy_batch",
+    "load_babi",
+    "load_copy",
+    "padded_length",
+    "parse_babi",
+    "to_length_classes",
+]

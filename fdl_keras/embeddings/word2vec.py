@@ -235,7 +235,7 @@ class SkipGram(FitTask):
         else:
             optimizer = make_optimizer(spec, learning_rate, total_steps)
         jit, steps_per_execution = device_defaults(
-            spec, kwargs.get("jit_compile", "auto"), kwargs.get("steps_per_execution")
+            spec, kwargs.get("jit_compile", "auto"), kwargs.get("steps_per_execution"), total_steps
         )
         model.compile(
             optimizer=optimizer,

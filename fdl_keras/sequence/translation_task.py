@@ -157,7 +157,9 @@ class Translation(FitTask):
             if fit.schedule == "cosine" and total_steps:
                 lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=total_steps)
             optimizer = keras.optimizers.Adam(lr, clipnorm=self.clipnorm)
-        jit_compile, steps_per_execution = device_defaults(spec, jit_compile, steps_per_execution)
+        jit_compile, steps_per_execution = device_defaults(
+            spec, jit_compile, steps_per_execution, total_steps
+        )
         model.compile(
             optimizer=optimizer,
             loss=self.loss(model),

@@ -6,7 +6,15 @@ import tensorflow as tf
 
 import fdl_keras
 from fdl_keras.data import load_dataset
-from fdl_keras.data.memory_tasks import BITS, MAX_REPEATS, copy_batch, parse_babi
+from fdl_keras.data.memory_tasks import (
+    BITS,
+    MAX_REPEATS,
+    copy_batch,
+    pad_steps,
+    padded_length,
+    parse_babi,
+    to_length_classes,
+)
 from fdl_keras.errors import DatasetNotFoundError, InvalidInputError
 from fdl_keras.memory import MemoryNetwork, models
 from fdl_keras.memory.models import babi_task_errors, bit_errors
@@ -41,6 +49,68 @@ def test_copy_dataset_lengths_and_fresh_epochs():
     again = next(iter(data.train))[0].numpy()
     np.testing.assert_array_equal(epoch0, again)  # epoch e's batches are fixed by (seed, e)
     assert epoch0.shape != epoch1.shape or not np.array_equal(epoch0, epoch1)
+
+
+def test_batches_are_padded_to_a_few_length_classes():
+    # multiples of 8 up to 64 steps, then at most 1/8 of padding
+    expected = {1: 8, 8: 8, 9: 16, 41: 48, 64: 64, 65: 80, 100: 112, 1149: 1280}
+    assert {n: padded_length(n) for n in expected} == expected
+    with pytest.raises(InvalidInputError, match="got 0"):
+        padded_length(0)
+    data = load_dataset("repeat_copy", batch_size=4, limit=256)
+    padded = list(to_length_classes(data.validation))  # a fixed split: the same batches again
+    lengths = {x.shape[1] for x, _, _ in padded}
+    assert lengths <= {8, 16, 24, 32, 40, 48, 56, 64} and len(lengths) > 3
+    for (x, y, w), (px, py, pw) in zip(data.validation, padded):  # zeros after the real steps
+        steps = x.shape[1]
+        assert px.shape[1] == padded_length(steps) and not pw[:, steps:].numpy().any()
+        for a, b in ((x, px), (y, py), (w, pw)):
+            np.testing.assert_array_equal(b[:, :steps], a)
+            assert not b[:, steps:].numpy().any()
+    data = load_dataset("babi", batch_size=32)
+    lengths = [x.shape[1] for x, _, _ in to_length_classes(data.train)]
+    assert all(n == padded_length(n) for n in lengths)
+    assert len(set(lengths)) <= 20 < len(lengths)  # 177 batches of 65 lengths: 18 classes
+
+
+def test_models_compiled_with_xla_train_on_length_classes():
+    spec = fdl_keras.get_spec("ntm_copy")
+    data = load_dataset("copy", batch_size=4, limit=64)
+    model = spec.build(**spec.tiny)
+    for jit, expected in ((True, {8, 16, 24, 32, 40, 48}), (False, set(range(3, 42, 2)))):
+        spec.compile(model, jit_compile=jit)
+        splits = spec.pairs(model, data)
+        lengths = {x.shape[1] for split in splits for x, _, _ in split}
+        assert lengths <= expected and len(lengths) > 2
+
+
+@pytest.mark.parametrize("core, objective", [("ntm", "bits"), ("lstm", "answers")])
+def test_padding_changes_neither_the_loss_nor_its_gradient(core, objective):
+    """The networks are causal and the loss averages over the weighted steps only."""
+    spec = fdl_keras.get_spec({"bits": "ntm_copy", "answers": "lstm_babi"}[objective])
+    model = spec.build(**spec.tiny)
+    if objective == "bits":
+        batch = copy_batch([3, 4], 2, 5)
+    else:
+        data = load_dataset("babi", batch_size=2, limit=8)
+        x, y, w = next(iter(data.train))
+        real = int(np.flatnonzero(x.numpy().any(0))[-1]) + 1
+        batch = (x[:, :real], y[:, :real], w[:, :real])
+    loss_fn = models.MemoryTask(objective).loss(model)
+
+    def loss_and_gradient(x, y, w):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True), sample_weight=w)
+        gradient = tape.gradient(loss, model.trainable_weights)
+        return loss.numpy(), [tf.convert_to_tensor(g).numpy() for g in gradient]
+
+    steps = int(batch[2].shape[1])
+    loss, gradient = loss_and_gradient(*batch)
+    padded_loss, padded_gradient = loss_and_gradient(*pad_steps(batch, steps + 13))
+    np.testing.assert_allclose(padded_loss, loss, rtol=1e-6)
+    for a, b in zip(padded_gradient, gradient):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert np.isfinite(loss) and loss > 0
 
 
 def test_babi_has_all_twenty_tasks_with_answers_at_the_markers():
