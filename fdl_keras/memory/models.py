@@ -7,6 +7,11 @@ variable time axis (bit vectors, or word ids through an embedding), one recurren
 :class:`~fdl_keras.memory.dnc.DNCCell`, or ``keras.layers.LSTM``) and a linear head of logits at
 every step. It exports to SavedModel and ONNX with the time axis dynamic.
 
+On a CPU, ``ntm_copy`` and ``dnc_babi`` compile with XLA for long runs (``cpu_jit_min_steps``),
+and XLA compiles a program per input shape: when compiling a model yourself
+(``spec.compile(model, total_steps=...)``), fit the pipelines ``spec.pairs(model, data)``
+returns, whose batches then come in a few lengths, as ``fdl_keras.train`` does.
+
 References: Graves et al. 2014 (NTM, copy tasks), Graves et al. 2016 (DNC, bAbI), Weston et al.
 2015 (bAbI).
 """
