@@ -499,15 +499,14 @@ def device_defaults(
     import tensorflow as tf
 
     fit = spec.fit
-    if jit_compile == "auto" or steps_per_execution is None:
-        if not accelerator_present() and not tf.distribute.has_strategy():
-            if jit_compile == "auto" and fit.cpu_jit_compile is not None:
-                jit_compile = fit.cpu_jit_compile
-                short = total_steps is not None and total_steps < (fit.cpu_jit_min_steps or 0)
-                if jit_compile is True and short:
-                    jit_compile = False
-            if steps_per_execution is None and fit.cpu_steps_per_execution is not None:
-                steps_per_execution = fit.cpu_steps_per_execution
+    told = jit_compile != "auto" and steps_per_execution is not None
+    if told or accelerator_present() or tf.distribute.has_strategy():
+        return jit_compile, steps_per_execution or fit.steps_per_execution
+    if jit_compile == "auto" and fit.cpu_jit_compile is not None:
+        long_enough = total_steps is None or total_steps >= (fit.cpu_jit_min_steps or 0)
+        jit_compile = fit.cpu_jit_compile and long_enough
+    if steps_per_execution is None:
+        steps_per_execution = fit.cpu_steps_per_execution
     return jit_compile, steps_per_execution or fit.steps_per_execution
 
 

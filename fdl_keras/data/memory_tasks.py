@@ -69,15 +69,12 @@ def padded_length(steps: int) -> int:
     return -(-int(steps) // grain) * grain
 
 
-#: Every length class up to 2**24 steps (see :func:`padded_length`), for lookups in tf.data.
-_CLASSES = np.array(
-    [*range(8, 65, 8)]
-    + [
-        n
-        for power in range(7, 25)
-        for n in range((1 << (power - 1)) + (1 << power) // 8, (1 << power) + 1, (1 << power) // 8)
-    ]
-)
+def _length_classes(longest: int = 1 << 24) -> np.ndarray:
+    """Every value of :func:`padded_length` up to ``longest`` steps, ascending."""
+    classes = [padded_length(1)]
+    while classes[-1] < longest:
+        classes.append(padded_length(classes[-1] + 1))
+    return np.array(classes)
 
 
 def pad_steps(batch, length):
@@ -96,7 +93,7 @@ def to_length_classes(pipeline):
     :func:`padded_length` of its length (zero inputs, targets and weights)."""
     import tensorflow as tf
 
-    classes = tf.constant(_CLASSES, tf.int32)
+    classes = tf.constant(_length_classes(), tf.int32)
 
     def pad(x, y, w):
         steps = tf.shape(w)[1]
