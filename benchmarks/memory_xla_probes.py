@@ -6,8 +6,9 @@ the fit, two validation passes and `bit_errors`.
 
 ``after-xla``: 3 `lstm_copy` epochs, then (``--then``) an XLA-compiled `ntm_copy` fit of 24 and
 then 64 batches (``ntm``, timed), the same without XLA (``ntm-no-xla``), six tiny XLA programs
-(``tiny``) or nothing (``none``), optionally ``--sleep`` seconds, then 3 more `lstm_copy` epochs: does a process that has run
-XLA programs run later non-XLA training slower? One process per try; set ``XLA_FLAGS`` outside.
+(``tiny``) or nothing (``none``), optionally ``--sleep`` seconds, then 3 more `lstm_copy`
+epochs: does a process that has run XLA programs run later non-XLA training slower? One
+process per try; set ``XLA_FLAGS`` outside.
 
 Usage (repository root, ``FDL_DATA_DIR`` pointing at the datasets, nothing else running):
     python benchmarks/memory_xla_probes.py padding
