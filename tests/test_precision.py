@@ -15,6 +15,7 @@ import fdl_keras
 from fdl_keras.errors import InvalidInputError
 from fdl_keras.registry import get_spec
 from fdl_keras.runs import load_model_file
+from fdl_keras.tasks import accelerator_present
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +47,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("name, precision, options", CASES, ids=[c[0] for c in CASES])
-def test_one_system_of_each_family_trains_in_mixed_precision(name, precision, options, tmp_path):
+def test_one_system_of_each_family_trains_in_mixed_precision(
+    name, precision, options, tmp_path, capsys
+):
     options = dict(options)
     tiny = get_spec(name).tiny if options.pop("tiny", True) else {}
     seen = Seen()
@@ -64,6 +67,9 @@ def test_one_system_of_each_family_trains_in_mixed_precision(name, precision, op
     )
     half = precision.removeprefix("mixed_")
     assert seen.policy == precision and half in seen.compute
+    err = capsys.readouterr().err.splitlines()
+    warned = [line for line in err if line.startswith("warning: mixed_float16 on this CPU")]
+    assert len(warned) == (precision == "mixed_float16" and not accelerator_present())
     if precision == "mixed_float16" and name != "dcgan":
         assert seen.optimizer == "LossScaleOptimizer"
     assert all(math.isfinite(v) for v in result.test_metrics.values())
@@ -73,6 +79,29 @@ def test_one_system_of_each_family_trains_in_mixed_precision(name, precision, op
     assert all(str(t.dtype) == "float32" for t in saved.outputs)
     inputs, _ = get_spec(name).export_sample(saved, settings=None, size=2)
     assert all(np.all(np.isfinite(np.asarray(o))) for o in keras.tree.flatten(saved(inputs)))
+
+
+def test_float16_on_a_cpu_warns_in_one_line_and_nothing_else_does(monkeypatch):
+    from fdl_keras import tasks
+    from fdl_keras.training import precision
+    from fdl_keras.training.precision import slow_precision_warning
+
+    monkeypatch.setattr(tasks, "accelerator_present", lambda: False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    warning = slow_precision_warning("mixed_float16")
+    assert "\n" not in warning
+    assert "use --precision mixed_bfloat16 (native here: avx512_bf16) or float32" in warning
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
+    assert "use float32 (mixed_bfloat16 is native only with" in slow_precision_warning(
+        "mixed_float16"
+    )
+    assert slow_precision_warning("mixed_bfloat16") is None
+    assert slow_precision_warning("float32") is None
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_fp16"}))
+    assert slow_precision_warning("mixed_float16") is None  # float16 is native there
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset())
+    monkeypatch.setattr(tasks, "accelerator_present", lambda: True)  # a GPU: float16 pays
+    assert slow_precision_warning("mixed_float16") is None
 
 
 def test_unknown_precision_and_agents_are_refused_in_one_line(tmp_path):

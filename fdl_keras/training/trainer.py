@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,12 @@ from fdl_keras.runs import HISTORY_FILE, MODEL_FILE, claim_run, trim_history, wr
 from fdl_keras.tasks import FIT_OPTIONS, check_learning_rate
 from fdl_keras.training.backup import EpochBackup
 from fdl_keras.training.callbacks import NaNGuard, run_callbacks
-from fdl_keras.training.precision import check_precision, float32_copy, precision_policy
+from fdl_keras.training.precision import (
+    check_precision,
+    float32_copy,
+    precision_policy,
+    slow_precision_warning,
+)
 from fdl_keras.training.strategy import get_strategy
 
 FAST_EPOCHS = 2  # epochs in FDL_FAST mode
@@ -164,6 +170,8 @@ def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
     import keras
 
     plan = _plan(spec, options)
+    if warning := slow_precision_warning(plan.precision):
+        print(f"warning: {warning}", file=sys.stderr)
     # A multi-worker strategy must exist before any TensorFlow op runs.
     distribution = get_strategy(plan.strategy)
     if plan.strategy == "multiworker":
