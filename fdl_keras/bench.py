@@ -35,15 +35,31 @@ def _batch_of(arrays: list[np.ndarray], size: int) -> list[np.ndarray]:
     return [np.concatenate([a] * reps)[:size] for a in arrays]
 
 
-def bench(name: str, *, batch_size: int | None = None, steps: int = 20) -> dict[str, Any]:
-    """Times ``name`` (see the module docstring); returns the numbers ``fdl bench`` prints."""
+def bench(
+    name: str, *, batch_size: int | None = None, steps: int = 20, precision: str = "float32"
+) -> dict[str, Any]:
+    """Times ``name`` (see the module docstring); returns the numbers ``fdl bench`` prints.
+    ``precision`` (a ``fit`` system's ``--precision``) applies to the training step and the
+    pipeline; inference is timed on the float32 model a run of that precision saves."""
     import fdl_keras
+    from fdl_keras.errors import InvalidInputError
     from fdl_keras.registry import get_spec
+    from fdl_keras.training.precision import float32_copy, precision_policy
 
     spec = get_spec(name)
+    if precision != "float32" and "precision" not in spec.task.options:
+        raise InvalidInputError(
+            f"{name} trains in float32 only: --precision does not apply to it (fdl info {name})"
+        )
     batch = batch_size or spec.fit.batch_size
-    model = fdl_keras.build(name)
-    result: dict[str, Any] = {"name": name, "family": spec.family, "batch_size": batch}
+    with precision_policy(precision):
+        model = fdl_keras.build(name)
+    result: dict[str, Any] = {
+        "name": name,
+        "family": spec.family,
+        "batch_size": batch,
+        "precision": model.dtype_policy.name,
+    }
     x, y = spec.example_batch(model, size=batch)
     fit_family = hasattr(spec.task, "pairs")
     if fit_family:
@@ -55,6 +71,8 @@ def bench(name: str, *, batch_size: int | None = None, steps: int = 20) -> dict[
             result["pipeline"] = f"skipped ({type(exc).__name__}: {str(exc)[:80]})"
     else:
         result["train_step_ms"] = _median_ms(lambda: spec.contract_step(model, x, y), steps)
+    if precision != "float32":  # what a run saves and exports
+        model = float32_copy(model, lambda: fdl_keras.build(name))
     latency = inference_latency(model, spec)
     latency.pop("export_report")
     result.update(latency)
@@ -161,7 +179,10 @@ def _pipeline(spec, model, batch: int, steps: int) -> dict[str, float]:
 
 def format_bench(result: dict[str, Any]) -> str:
     """The lines ``fdl bench`` prints."""
-    lines = [f"{result['name']} ({result['family']}), batch {result['batch_size']}"]
+    lines = [
+        f"{result['name']} ({result['family']}), batch {result['batch_size']}, "
+        f"training in {result['precision']}"
+    ]
     lines.append(f"  train step          {result['train_step_ms']:.2f} ms")
     if "pipeline_examples_per_s" in result:
         lines.append(

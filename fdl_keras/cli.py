@@ -271,7 +271,10 @@ def cmd_apply(args) -> int:
 def cmd_bench(args) -> int:
     from fdl_keras.bench import bench, format_bench
 
-    print(format_bench(bench(args.name, batch_size=args.batch_size, steps=args.steps)))
+    result = bench(
+        args.name, batch_size=args.batch_size, steps=args.steps, precision=args.precision
+    )
+    print(format_bench(result))
     return 0
 
 
@@ -402,6 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--batch-size", type=int, help="training batch (default the system's)")
     p.add_argument("--steps", type=int, default=20, help="timed training steps (median)")
+    p.add_argument(
+        "--precision",
+        default="float32",
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        help="of the training step (inference: the float32 model a run saves)",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("data", parents=[common], help="dataset tools (TFRecord shards)")

@@ -4,6 +4,10 @@ import re
 import subprocess
 import sys
 
+import pytest
+
+from fdl_keras.errors import InvalidInputError
+
 
 def test_fdl_bench_times_the_step_the_pipeline_and_every_runtime():
     result = subprocess.run(
@@ -14,8 +18,20 @@ def test_fdl_bench_times_the_step_the_pipeline_and_every_runtime():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
+    assert "mnist_mlp (classification), batch 128, training in float32" in out
     assert float(re.search(r"train step\s+([\d.]+) ms", out).group(1)) > 0
     assert re.search(r"steps/s fed from it [\d.]+ vs from memory [\d.]+ \(ratio [\d.]+\)", out)
     for runtime in ("keras", "saved_model", "onnxruntime"):
         one, sixty_four = map(float, re.search(rf"{runtime}\s+([\d.]+)\s+([\d.]+)", out).groups())
         assert 0 < one and 0 < sixty_four
+
+
+def test_fdl_bench_times_a_16_bit_step_and_refuses_it_where_training_is_float32_only():
+    from fdl_keras.bench import bench, format_bench
+
+    result = bench("mnist_mlp", steps=3, precision="mixed_bfloat16")
+    assert result["precision"] == "mixed_bfloat16" and result["train_step_ms"] > 0
+    assert "training in mixed_bfloat16" in format_bench(result)
+    assert result["onnxruntime_ms_batch1"] > 0  # the float32 model a run saves, exported
+    with pytest.raises(InvalidInputError, match="ppo_cartpole trains in float32 only"):
+        bench("ppo_cartpole", precision="mixed_float16")
