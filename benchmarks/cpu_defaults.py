@@ -107,6 +107,34 @@ def time_fit(model: keras.Model, batches, count: int) -> float:
     return (time.perf_counter() - start) / count
 
 
+def timed_rounds(models: dict, take, first_fit: dict, args, multiple: int) -> tuple[int, dict]:
+    """Times each of ``models`` (compiled; the first is the baseline) over the same batches,
+    taking turns in ``args.rounds`` rounds; each fit has as many steps as the baseline takes
+    ``args.seconds`` for (16-1024, a multiple of ``multiple``). Returns that count and, per key,
+    the median ms a step, the speed-up over the baseline in the same round (median, minimum),
+    ``first_fit[key]`` and every round's ms."""
+    base = next(iter(models))
+    probe = time_fit(models[base], take(args.distinct), args.distinct)
+    count = int(min(1024, max(16, args.seconds / probe)))
+    count -= count % multiple
+    batches = take(count)
+    times: dict = {key: [] for key in models}
+    for _ in range(args.rounds):
+        for key, model in models.items():
+            times[key].append(time_fit(model, batches, count))
+    rows = {}
+    for key, values in times.items():
+        ratios = [b / v for b, v in zip(times[base], values)]
+        rows[key] = {
+            "ms_per_step": 1e3 * float(np.median(values)),
+            "speedup_median": float(np.median(ratios)),
+            "speedup_min": float(min(ratios)),
+            "first_fit_s": first_fit[key],
+            "all_ms": [1e3 * v for v in values],
+        }
+    return count, rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*")
@@ -135,28 +163,11 @@ def main() -> None:
                 print(f"{name:28s} jit={s[0]} steps_per_execution={s[1]}: fails", flush=True)
                 continue
             models[s], compile_s[s] = model, time.perf_counter() - start
-        # as many steps as the baseline takes --seconds for (16-1024, whole calls)
-        probe = time_fit(models[settings[0]], take(args.distinct), args.distinct)
-        count = int(min(1024, max(16, args.seconds / probe)))
-        count -= count % args.per_execution
-        batches = take(count)
-        times: dict = {s: [] for s in settings}
-        for _ in range(args.rounds):
-            for s, model in models.items():
-                times[s].append(time_fit(model, batches, count))
+        count, timed = timed_rounds(models, take, compile_s, args, args.per_execution)
         rows = {}
-        for s, values in times.items():
-            if s not in models:
-                continue
-            ratios = [b / v for b, v in zip(times[settings[0]], values)]
+        for s, row in timed.items():
             key = f"jit={s[0]} steps_per_execution={s[1]}"
-            rows[key] = {
-                "ms_per_step": 1e3 * float(np.median(values)),
-                "speedup_median": float(np.median(ratios)),
-                "speedup_min": float(min(ratios)),
-                "first_fit_s": compile_s[s],
-                "all_ms": [1e3 * v for v in values],
-            }
+            rows[key] = row
             loop = "fit" if keras_fit else "own"
             print(
                 f"{name:28s} {loop} batch {spec.fit.batch_size:4d}  {key:36s} "

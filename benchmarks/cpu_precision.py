@@ -34,8 +34,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from cpu_defaults import LEFT_OUT, cached_batches, fit_systems, time_fit  # noqa: E402
+from cpu_defaults import LEFT_OUT, cached_batches, fit_systems, timed_rounds  # noqa: E402
 
 import fdl_keras  # noqa: E402
 from fdl_keras.training.precision import (  # noqa: E402
@@ -89,24 +88,8 @@ def main() -> None:
             first_fit[precision] = time.perf_counter() - start
         base = args.precisions[0]
         steps = models[base].steps_per_execution
-        probe = time_fit(models[base], take(args.distinct), args.distinct)
-        count = int(min(1024, max(16, args.seconds / probe)))
-        count -= count % steps
-        batches = take(count)
-        times: dict = {p: [] for p in args.precisions}
-        for _ in range(args.rounds):
-            for precision, model in models.items():
-                times[precision].append(time_fit(model, batches, count))
-        rows = {}
-        for precision, values in times.items():
-            ratios = [b / v for b, v in zip(times[base], values)]
-            rows[precision] = {
-                "ms_per_step": 1e3 * float(np.median(values)),
-                "speedup_median": float(np.median(ratios)),
-                "speedup_min": float(min(ratios)),
-                "first_fit_s": first_fit[precision],
-                "all_ms": [1e3 * v for v in values],
-            }
+        count, rows = timed_rounds(models, take, first_fit, args, steps)
+        for precision in rows:
             print(
                 f"{name:28s} {precision:15s} {rows[precision]['ms_per_step']:8.2f} ms/step  "
                 f"x{rows[precision]['speedup_median']:.2f} "
