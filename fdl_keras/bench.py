@@ -42,15 +42,13 @@ def bench(
     ``precision`` (a ``fit`` system's ``--precision``) applies to the training step and the
     pipeline; inference is timed on the float32 model a run of that precision saves."""
     import fdl_keras
-    from fdl_keras.errors import InvalidInputError
     from fdl_keras.registry import get_spec
+    from fdl_keras.tasks import check_options
     from fdl_keras.training.precision import float32_copy, precision_policy
 
     spec = get_spec(name)
-    if precision != "float32" and "precision" not in spec.task.options:
-        raise InvalidInputError(
-            f"{name} trains in float32 only: --precision does not apply to it (fdl info {name})"
-        )
+    if precision != "float32":  # refused, as by fdl train, where training is float32 only
+        check_options(spec, spec.task, {"precision": precision})
     batch = batch_size or spec.fit.batch_size
     with precision_policy(precision):
         model = fdl_keras.build(name)

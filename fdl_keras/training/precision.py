@@ -47,9 +47,12 @@ def slow_precision_warning(name: str) -> str | None:
     here: float16 with no GPU/TPU and no float16 matrix instructions; else ``None``."""
     from fdl_keras.tasks import accelerator_present
 
-    if name != "mixed_float16" or accelerator_present() or cpu_flags() & set(FLOAT16_FLAGS):
+    if name != "mixed_float16" or accelerator_present():
         return None
-    native = sorted(cpu_flags() & set(BFLOAT16_FLAGS))
+    flags = cpu_flags()
+    if flags & set(FLOAT16_FLAGS):
+        return None
+    native = sorted(flags & set(BFLOAT16_FLAGS))
     instead = (
         f"--precision mixed_bfloat16 (native here: {', '.join(native)}) or float32"
         if native
