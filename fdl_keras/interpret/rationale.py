@@ -43,6 +43,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import keras
+import ml_dtypes
 import numpy as np
 
 from fdl_keras.layers import ExportableGRU
@@ -117,13 +118,15 @@ class TokenSelection(keras.layers.Layer):
 
 def top_of_each_review(scores, real, budget: float):
     """The ``k = max(1, floor(budget * n))`` largest ``scores`` of each row's ``n`` real
-    positions: ``(selection in {0, 1}, scores with padding at -1e9, order (descending), k)``.
+    positions: ``(selection in {0, 1}, scores with padding at the dtype's lowest finite value,
+    order (descending), k)``.
     Selection goes by rank (equal scores by position), so exactly ``k`` are kept even where
     scores tie; padding is never selected."""
     ops = keras.ops
     length = ops.sum(ops.cast(real, "int32"), axis=1, keepdims=True)
     k = ops.maximum(ops.cast(ops.floor(budget * ops.cast(length, scores.dtype)), "int32"), 1)
-    masked = ops.where(real, scores, -1e9)
+    lowest = float(ml_dtypes.finfo(keras.backend.standardize_dtype(scores.dtype)).min)
+    masked = ops.where(real, scores, lowest)
     order = ops.argsort(-masked, axis=1)
     rank = ops.argsort(order, axis=1)
     selection = ops.cast(ops.less(rank, k), scores.dtype) * ops.cast(real, scores.dtype)

@@ -116,7 +116,9 @@ def allocation_weighting(usage: tf.Tensor) -> tf.Tensor:
     _, order = tf.math.top_k(-usage, k=size, sorted=True)  # ascending usage, stable
     sorted_usage = tf.gather(usage, order, batch_dims=1)
     # Exclusive cumulative product = exp(sum_{i<j} log u_i): a strictly lower triangular sum.
-    before = tf.constant([[1.0 if i < j else 0.0 for j in range(size)] for i in range(size)])
+    before = tf.constant(
+        [[1.0 if i < j else 0.0 for j in range(size)] for i in range(size)], usage.dtype
+    )
     products = tf.exp(tf.matmul(tf.math.log(sorted_usage), before))
     sorted_allocation = (1.0 - sorted_usage) * products
     permutation = tf.one_hot(order, size, dtype=usage.dtype)  # (B, j, slot)
@@ -148,7 +150,9 @@ def update_link(link: tf.Tensor, write_weights: tf.Tensor, precedence: tf.Tensor
     pairwise = write_weights[:, :, None] + write_weights[:, None, :]
     link = (1.0 - pairwise) * link + write_weights[:, :, None] * precedence[:, None, :]
     size = link.shape[-1]
-    off_diagonal = tf.constant([[0.0 if i == j else 1.0 for j in range(size)] for i in range(size)])
+    off_diagonal = tf.constant(
+        [[0.0 if i == j else 1.0 for j in range(size)] for i in range(size)], link.dtype
+    )
     return link * off_diagonal
 
 

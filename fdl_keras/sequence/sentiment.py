@@ -56,7 +56,9 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
         if mask is None:
             return keras.ops.max(inputs, axis=1)
         mask = keras.ops.expand_dims(keras.ops.cast(mask, "bool"), -1)
-        lowest = keras.ops.full_like(inputs, -3.0e38)
+        # Padding takes each sequence's own minimum, which no unmasked maximum is below: exact
+        # in every float dtype (a constant such as -3e38 overflows float16).
+        lowest = keras.ops.min(inputs, axis=1, keepdims=True)
         best = keras.ops.max(keras.ops.where(mask, inputs, lowest), axis=1)
         anything = keras.ops.any(mask, axis=1)
         return keras.ops.where(anything, best, keras.ops.zeros_like(best))

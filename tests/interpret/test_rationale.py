@@ -2,6 +2,8 @@
 sample, the custom layers' contract and the HTML view (the model contract and export of
 ``rationale_movie_reviews`` run in tests/test_model_contract.py and tests/test_export.py)."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -102,6 +104,16 @@ def test_budget_selection_keeps_the_top_k_of_each_review_with_a_gradient():
     grad = np.asarray(tape.gradient(total, logits))[..., 0]
     assert np.all(grad[tokens == 0] == 0) and np.abs(grad[tokens != 0]).max() > 1e-3
     np.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=1e-5)
+    # In float16 (mixed precision, traced as in training) the same words are kept, and no
+    # constant overflows the dtype on the way (warnings are errors here).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        traced = tf.function(BudgetSelection(0.2, dtype="mixed_float16"))
+        half = traced(p, np.full_like(p, 0.5), tokens)
+    np.testing.assert_array_equal(
+        np.asarray(half, "float32")[..., 0],
+        numpy_budget_selection(p.astype("float16"), np.full_like(p, 0.5), tokens, 0.2),
+    )
     with pytest.raises(ValueError, match="budget must be in"):
         BudgetSelection(0.0)
 

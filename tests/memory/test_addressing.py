@@ -166,3 +166,14 @@ def test_link_follows_the_write_order():
         p = run(A.update_precedence, p, w)
     forward, backward = run(A.directional_weights, link, np.eye(n)[[[2, 3]]])
     assert forward[0, 0].argmax() == 0 and backward[0, 1].argmax() == 0
+
+
+def test_every_step_computes_in_the_dtype_it_is_given():
+    # A float64 memory network (the reference a float32 one and its exports are compared with)
+    # runs every step in float64: no float32 constant gets mixed in.
+    u = rng.random((2, 6))
+    w = softmax(rng.normal(size=(2, 6)))
+    allocation = A.allocation_weighting(tf.constant(u))
+    link = A.update_link(tf.constant(rng.random((2, 6, 6))), tf.constant(w), tf.constant(w))
+    assert allocation.dtype == link.dtype == tf.float64
+    np.testing.assert_allclose(allocation.numpy(), allocation_reference(u), rtol=1e-12)

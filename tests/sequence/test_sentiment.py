@@ -1,7 +1,10 @@
 """The LSTM sentiment model: padding never changes an output, dynamic-length ONNX export."""
 
+import warnings
+
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from fdl_keras.sequence.sentiment import (
     BestValidationWeights,
@@ -57,6 +60,15 @@ def test_masked_max_pooling_known_answer_and_layer_contract(tmp_path):
     np.testing.assert_array_equal(MaskedGlobalMaxPooling1D()(x).numpy(), [[9.0, 9.0]])
     empty = MaskedGlobalMaxPooling1D()(x, mask=np.zeros((1, 3), bool)).numpy()
     np.testing.assert_array_equal(empty, [[0.0, 0.0]])
+    # In float16 (traced, as in training) padding is still never the maximum, even below -6e4,
+    # and no constant overflows the dtype on the way (warnings are errors here).
+    low = np.array([[[-6.0e4, -2.0], [-6.5e4, -1.0], [9.0, 9.0]]], np.float16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        traced = tf.function(MaskedGlobalMaxPooling1D(dtype="float16"))
+        half = traced(low, mask=mask).numpy()
+    assert half.dtype == np.float16
+    np.testing.assert_array_equal(half, [[-6.0e4, -1.0]])
     check_layer_contract(MaskedGlobalMaxPooling1D, x, tmp_path)
 
 
