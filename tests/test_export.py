@@ -104,5 +104,9 @@ def test_every_entry_exports_at_its_default_config_with_no_sample(name, tmp_path
     report = fdl_keras.export(fdl_keras.build(name), tmp_path)
     assert report["passed"], report
     assert report["sample"]["source"] != "given"
+    # 1e-5, but for the DNC's declared 1e-4 (its allocation sort is discontinuous at ties).
+    assert report["atol"] == (
+        1e-4 if fdl_keras.get_spec(name).defaults.get("core") == "dnc" else 1e-5
+    )
     for runtime in ("saved_model", "onnx"):
-        assert report["runtimes"][runtime]["max_abs_diff"] <= 1e-5, report
+        assert report["runtimes"][runtime]["max_abs_diff"] <= report["atol"], report

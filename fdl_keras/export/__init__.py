@@ -37,7 +37,7 @@ def export(
     spec: Any = None,
     settings: dict | None = None,
     sample_size: int = 8,
-    atol: float = ATOL,
+    atol: float | None = None,
     opset: int = DEFAULT_OPSET,
     measure_latency: bool = True,
 ) -> dict:
@@ -65,7 +65,10 @@ def export(
             ``build`` sets) when not given.
         settings: the run's ``run.json`` (its dataset or environment pick the sample).
         sample_size: examples in the default sample.
-        atol: tolerance on the max absolute difference.
+        atol: tolerance on the max absolute difference; ``None``: the model's own
+            ``export_atol`` where it declares one (the DNC, whose allocation sort is
+            discontinuous: :attr:`fdl_keras.memory.MemoryNetwork.export_atol`), else ``ATOL``
+            (1e-5). The report records the one used.
         opset: ONNX opset.
         measure_latency: also time batch-1 inference in each runtime.
 
@@ -74,6 +77,8 @@ def export(
             file or cannot be created.
         ExportVerificationError: a runtime does not reproduce Keras within ``atol``.
     """
+    if atol is None:
+        atol = getattr(model, "export_atol", None) or ATOL
     directory = _checked_directory(directory)
     recover_export(directory)
     if sample is None:

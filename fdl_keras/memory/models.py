@@ -37,6 +37,9 @@ from fdl_keras.tasks import (
 )
 
 CORES = ("ntm", "dnc", "lstm")
+#: The DNC's export parity tolerance (see ``MemoryNetwork.export_atol``): 8x the largest jump
+#: measured between TensorFlow and onnxruntime.
+DNC_EXPORT_ATOL = 1e-4
 #: Gradient norm clipping of every chapter-12 optimizer (the NTM papers clip too).
 CLIPNORM = 10.0
 #: A bAbI task counts as failed above this test error (Weston et al. 2015; Graves et al. 2016).
@@ -409,3 +412,18 @@ class MemoryNetwork(ConfigModel):
 
         # === Config ===
         self._remember(arguments)
+
+    @property
+    def export_atol(self) -> float | None:
+        """Export parity tolerance: ``DNC_EXPORT_ATOL`` for the DNC, ``None`` (the default
+        1e-5) for the others.
+
+        The DNC's allocation sorts the slots by usage, a step that is discontinuous where two
+        usages are equal. TensorFlow and onnxruntime round the last bit differently, so on rare
+        inputs they order two nearly equal slots differently and the later outputs jump. On the
+        bAbI export sample 6 of 40 seeded random initialisations jumped by more than 1e-6 (up to
+        7.1e-6; an unseeded one by 1.2e-5, logits up to 0.05); the others agree to 3.4e-8. A
+        float64 copy of the model shows either runtime can be the one that jumps
+        (``benchmarks/dnc_export_parity.py``, ``benchmarks/RESULTS_memory.md``).
+        """
+        return DNC_EXPORT_ATOL if self._constructor_args["core"] == "dnc" else None
