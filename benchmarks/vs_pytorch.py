@@ -114,7 +114,7 @@ def torch_mirror(model: keras.Model):
             modules.append(activations[layer.activation.__name__]())
         elif kind == "MaxPooling2D":
             modules.append(nn.MaxPool2d(layer.pool_size, layer.strides, ceil_mode=True))
-        elif kind == "BatchNormalization":
+        elif isinstance(layer, keras.layers.BatchNormalization):  # Keras' or the fused one
             modules.append(nn.BatchNorm2d(channels, eps=layer.epsilon))
         elif kind == "ReLU":
             modules.append(nn.ReLU())
