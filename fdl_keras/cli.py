@@ -180,7 +180,14 @@ def cmd_export(args) -> int:
     from fdl_keras.export import export
 
     model, spec, settings = _load(args.source, args.dataset)
-    report = export(model, args.directory, spec=spec, settings=settings, sample_size=args.samples)
+    report = export(
+        model,
+        args.directory,
+        spec=spec,
+        settings=settings,
+        sample_size=args.samples,
+        atol=args.atol,
+    )
     _print_report(report, args.directory)
     return 0
 
@@ -387,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.add_argument("--dataset")
     p.add_argument("--samples", type=int, default=8, help="test examples compared per runtime")
+    p.add_argument(
+        "--atol",
+        type=float,
+        help="largest difference from Keras a runtime may show (default 1e-5, the DNC's 1e-4)",
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(

@@ -67,11 +67,18 @@ def test_train_evaluate_export_round_trip(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "accuracy" in result.stdout and "360 examples of digits" in result.stdout
 
-    result = fdl("export", str(run_dir / "model.keras"), str(tmp_path / "again"))
+    result = fdl("export", str(run_dir / "model.keras"), str(tmp_path / "again"), "--atol", "1e-4")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "again" / "report.json").read_text())
     # The .keras file sits in its run dir: the sample comes from the run's dataset.
     assert report["passed"] and report["sample"]["source"] == "digits test split"
+    assert report["atol"] == 1e-4  # the tolerance asked for, recorded
+
+    result = fdl("export", str(run_dir), str(tmp_path / "bad"), "--atol", "-1")
+    assert result.returncode == 2
+    (line,) = error_lines(result)
+    assert line.startswith("fdl: error: atol must be a finite number >= 0, got -1.0")
+    assert not (tmp_path / "bad").exists()
 
 
 @pytest.mark.slow

@@ -82,6 +82,15 @@ def test_bad_export_sample_raises_one_line_error(tiny_cnn, tmp_path, sample, mat
     assert not (tmp_path / "model.onnx").exists()
 
 
+@pytest.mark.parametrize("atol", [-1e-5, float("nan"), float("inf")])
+def test_a_bad_tolerance_is_refused_in_one_line_before_anything_is_written(
+    tiny_cnn, tmp_path, atol
+):
+    with pytest.raises(fdl_keras.InvalidInputError, match=r"atol must be a finite number >= 0"):
+        fdl_keras.export(tiny_cnn, tmp_path / "out", atol=atol)
+    assert not (tmp_path / "out").exists()
+
+
 def test_onnx_outputs_keep_the_model_order(tmp_path):
     import keras
 

@@ -9,6 +9,7 @@ or the new one, each with a truthful ``report.json``; the next export (or
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import stat
@@ -73,12 +74,17 @@ def export(
         measure_latency: also time batch-1 inference in each runtime.
 
     Raises:
-        InvalidInputError: ``sample`` does not fit the model's inputs, or ``directory`` is a
-            file or cannot be created.
+        InvalidInputError: ``sample`` does not fit the model's inputs, ``atol`` is negative or
+            not finite, or ``directory`` is a file or cannot be created.
         ExportVerificationError: a runtime does not reproduce Keras within ``atol``.
     """
     if atol is None:
         atol = getattr(model, "export_atol", None) or ATOL
+    elif not (math.isfinite(atol) and atol >= 0):
+        raise InvalidInputError(
+            f"atol must be a finite number >= 0, got {atol}: leave it out for the default "
+            f"({ATOL:g}, or the model's own)"
+        )
     directory = _checked_directory(directory)
     recover_export(directory)
     if sample is None:
