@@ -79,7 +79,8 @@ def export(
         ExportVerificationError: a runtime does not reproduce Keras within ``atol``.
     """
     if atol is None:
-        atol = getattr(model, "export_atol", None) or ATOL
+        declared = getattr(model, "export_atol", None)
+        atol = ATOL if declared is None else declared
     elif not (math.isfinite(atol) and atol >= 0):
         raise InvalidInputError(
             f"atol must be a finite number >= 0, got {atol}: leave it out for the default "
