@@ -6,8 +6,12 @@ prints, from a callback and a wrapped ``NaNGuard.set_reference``: the reference 
 seconds, the first call's seconds (8 steps a call), the seconds of each later 64 steps, of each
 validation and the run's ``wall_time_s``. A probe of 2026-12-02 (RESULTS_speed.md).
 
+``--no-graph-optimizer`` turns TensorFlow's graph optimiser (grappler) off first, to see
+whether it is what the first call spends its time on.
+
 Usage (repository root, a quiet machine, ``FDL_DATA_DIR`` pointing at the datasets):
     python benchmarks/mnist_fast_breakdown.py 0 1
+    python benchmarks/mnist_fast_breakdown.py --no-graph-optimizer 0 1
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 import fdl_keras  # noqa: E402
 from fdl_keras.training.callbacks import NaNGuard  # noqa: E402
@@ -61,7 +66,12 @@ def main() -> None:
         print(f"  {'reference evaluation':24s} {time.perf_counter() - start:6.3f} s", flush=True)
 
     NaNGuard.set_reference = timed_reference
-    for seed in [int(a) for a in sys.argv[1:]] or [0]:
+    args = sys.argv[1:]
+    if "--no-graph-optimizer" in args:
+        args.remove("--no-graph-optimizer")
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+        print("graph optimiser off", flush=True)
+    for seed in [int(a) for a in args] or [0]:
         print(f"seed {seed}", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             result = fdl_keras.train(
