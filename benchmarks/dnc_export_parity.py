@@ -45,6 +45,18 @@ def first_jump(error: np.ndarray, level: float) -> int | None:
     return int(steps[0]) if len(steps) else None
 
 
+def float64_copy(model):
+    """``model`` rebuilt under the float64 policy with the same weights."""
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float64")
+    try:
+        double = model.__class__.from_config(model.get_config())
+        double.set_weights([w.astype("float64") for w in model.get_weights()])
+    finally:
+        keras.config.set_dtype_policy(policy)
+    return double
+
+
 def against_float64(model, inputs, onnx_path: Path, jump: float) -> dict:
     """Distances of float32 Keras and float32 ONNX from a float64 Keras copy of ``model``."""
     ours = np.asarray(model.predict_on_batch(inputs[0]), np.float64)
@@ -57,18 +69,6 @@ def against_float64(model, inputs, onnx_path: Path, jump: float) -> dict:
         "keras_jumps_at_step": first_jump(keras_error, jump),
         "onnx_jumps_at_step": first_jump(onnx_error, jump),
     }
-
-
-def float64_copy(model):
-    """``model`` rebuilt under the float64 policy with the same weights."""
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float64")
-    try:
-        double = model.__class__.from_config(model.get_config())
-        double.set_weights([w.astype("float64") for w in model.get_weights()])
-    finally:
-        keras.config.set_dtype_policy(policy)
-    return double
 
 
 def trained(epochs: int, batches: int) -> None:
