@@ -1,5 +1,6 @@
 import importlib
 import json
+import time
 
 import numpy as np
 import pytest
@@ -119,3 +120,23 @@ def test_every_entry_exports_at_its_default_config_with_no_sample(name, tmp_path
     )
     for runtime in ("saved_model", "onnx"):
         assert report["runtimes"][runtime]["max_abs_diff"] <= report["atol"], report
+
+
+def test_latency_timing_stops_at_its_budget_after_the_minimum_runs():
+    """A report's batch-1 timing is capped (LATENCY_BUDGET_S), never below ``min_repeats``."""
+    from fdl_keras.export.verify import latency_ms
+
+    calls = []
+
+    def slow(inputs):  # 20 ms a run
+        calls.append(1)
+        time.sleep(0.02)
+
+    median = latency_ms(slow, [], repeats=30, warmup=1, budget_s=0.01, min_repeats=5)
+    assert len(calls) == 1 + 5 and 20 <= median < 200
+    calls.clear()
+    latency_ms(slow, [], repeats=4, warmup=0, budget_s=10.0)
+    assert len(calls) == 4  # a budget never adds runs
+    calls.clear()
+    latency_ms(slow, [], repeats=8, warmup=0)
+    assert len(calls) == 8  # no budget: every repeat
