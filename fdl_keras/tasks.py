@@ -350,10 +350,11 @@ class Generative(FitTask):
         return {"image_shape": info.input_shape}
 
     def compile(self, spec, model, *, learning_rate=None, total_steps=None, **kwargs):
-        # The model picks its optimizers (and its own XLA default, unless told or measured).
+        # The model picks its optimizers (and its own XLA default, unless told or measured; a
+        # run shorter than the spec's cpu_jit_min_steps compiles without XLA).
         model.compile(
             learning_rate=learning_rate or spec.fit.learning_rate,
-            **asked_compile_options(spec, kwargs),
+            **asked_compile_options(spec, {**kwargs, "total_steps": total_steps}),
         )
 
     def pairs(self, spec, model, data, seed=0):

@@ -54,6 +54,10 @@ def noise_levels(sigma_max: float, sigma_min: float, num_levels: int) -> np.ndar
         schedule="constant",
         epochs=20,
         batch_size=128,
+        # XLA (the model's own compile default) from 50 steps on: its compile time is repaid
+        # after ~45 steps of the chapter's U-Net (benchmarks/speed_xla_ncsn.py, RESULTS_speed).
+        cpu_jit_compile=True,
+        cpu_jit_min_steps=50,
     ),
     tiny={"filters": (8, 8), "embedding_dim": 8, "sigma_max": 1.0, "num_levels": 4},
 )
