@@ -349,12 +349,12 @@ class Generative(FitTask):
     def builder_args(self, spec, info):
         return {"image_shape": info.input_shape}
 
-    def compile(self, spec, model, *, learning_rate=None, total_steps=None, **kwargs):
+    def compile(self, spec, model, *, learning_rate=None, **kwargs):
         # The model picks its optimizers (and its own XLA default, unless told or measured; a
         # run shorter than the spec's cpu_jit_min_steps compiles without XLA).
         model.compile(
             learning_rate=learning_rate or spec.fit.learning_rate,
-            **asked_compile_options(spec, {**kwargs, "total_steps": total_steps}),
+            **asked_compile_options(spec, kwargs),
         )
 
     def pairs(self, spec, model, data, seed=0):
