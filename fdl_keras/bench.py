@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from fdl_keras.export.verify import keras_runner, latency_ms
+from fdl_keras.export.verify import keras_runner, latency_ms, max_abs_diff
+
+ONNX_RUNTIMES = ("onnxruntime", "onnxruntime_openvino")
 
 
 def _median_ms(fn, repeats: int, warmup: int = 3) -> float:
@@ -36,11 +38,17 @@ def _batch_of(arrays: list[np.ndarray], size: int) -> list[np.ndarray]:
 
 
 def bench(
-    name: str, *, batch_size: int | None = None, steps: int = 20, precision: str = "float32"
+    name: str,
+    *,
+    batch_size: int | None = None,
+    steps: int = 20,
+    precision: str = "float32",
+    openvino: bool = False,
 ) -> dict[str, Any]:
     """Times ``name`` (see the module docstring); returns the numbers ``fdl bench`` prints.
     ``precision`` (a ``fit`` system's ``--precision``) applies to the training step and the
-    pipeline; inference is timed on the float32 model a run of that precision saves."""
+    pipeline; inference is timed on the float32 model a run of that precision saves.
+    ``openvino`` also times onnxruntime with its OpenVINO execution provider."""
     import fdl_keras
     from fdl_keras.registry import get_spec
     from fdl_keras.tasks import check_options
@@ -71,22 +79,31 @@ def bench(
         result["train_step_ms"] = _median_ms(lambda: spec.contract_step(model, x, y), steps)
     if precision != "float32":  # what a run saves and exports
         model = float32_copy(model, lambda: fdl_keras.build(name))
-    latency = inference_latency(model, spec)
+    latency = inference_latency(model, spec, openvino=openvino)
     latency.pop("export_report")
     result.update(latency)
-    for size in (1, 64):
-        result[f"onnxruntime_over_keras_batch{size}"] = (
-            result[f"onnxruntime_ms_batch{size}"] / result[f"keras_ms_batch{size}"]
-        )
+    for runtime in (r for r in ONNX_RUNTIMES if f"{r}_ms_batch1" in result):
+        for size in (1, 64):
+            result[f"{runtime}_over_keras_batch{size}"] = (
+                result[f"{runtime}_ms_batch{size}"] / result[f"keras_ms_batch{size}"]
+            )
     return result
 
 
-def inference_latency(model, spec, sizes: tuple[int, ...] = (1, 64)) -> dict[str, Any]:
+def inference_latency(
+    model, spec, sizes: tuple[int, ...] = (1, 64), *, openvino: bool = False
+) -> dict[str, Any]:
     """Exports ``model`` (SavedModel + ONNX, parity checked) to a temporary folder and times
     Keras, the SavedModel and onnxruntime on the spec's export sample repeated to each size:
-    ``{runtime}_ms_batch{size}`` (medians), and the export report as ``export_report``."""
+    ``{runtime}_ms_batch{size}`` (medians), and the export report as ``export_report``.
+
+    ``openvino`` adds ``onnxruntime_openvino``: the same ONNX file on onnxruntime's OpenVINO
+    execution provider, with its largest difference from Keras on the sample as
+    ``onnxruntime_openvino_max_abs_diff`` (export checked only onnxruntime's CPU kernels), or
+    ``onnxruntime_openvino_error`` where the provider cannot convert the graph."""
     from pathlib import Path
 
+    from fdl_keras.errors import ProviderUnavailableError
     from fdl_keras.export import export
     from fdl_keras.export.onnx import onnx_runner
     from fdl_keras.export.saved_model import saved_model_runner
@@ -100,6 +117,15 @@ def inference_latency(model, spec, sizes: tuple[int, ...] = (1, 64)) -> dict[str
             "saved_model": saved_model_runner(Path(tmp) / "saved_model"),
             "onnxruntime": onnx_runner(Path(tmp) / "model.onnx"),
         }
+        if openvino:
+            try:
+                runners["onnxruntime_openvino"] = onnx_runner(Path(tmp) / "model.onnx", "openvino")
+            except ProviderUnavailableError as exc:
+                result["onnxruntime_openvino_error"] = str(exc)
+            else:
+                result["onnxruntime_openvino_max_abs_diff"] = max_abs_diff(
+                    runners["keras"](inputs), runners["onnxruntime_openvino"](inputs)
+                )
         for size in sizes:
             sample = _batch_of(inputs, size)
             for runtime, run in runners.items():
@@ -190,14 +216,23 @@ def format_bench(result: dict[str, Any]) -> str:
         )
     elif "pipeline" in result:
         lines.append(f"  input pipeline      {result['pipeline']}")
-    lines.append("  inference (ms)      batch 1    batch 64")
-    for runtime in ("keras", "saved_model", "onnxruntime"):
+    lines.append("  inference (ms)                  batch 1    batch 64")
+    onnx = [r for r in ONNX_RUNTIMES if f"{r}_ms_batch1" in result]
+    for runtime in ("keras", "saved_model", *onnx):
         lines.append(
-            f"  {runtime:<18}{result[f'{runtime}_ms_batch1']:>8.2f}  "
+            f"  {runtime:<30}{result[f'{runtime}_ms_batch1']:>8.2f}  "
             f"{result[f'{runtime}_ms_batch64']:>10.2f}"
         )
-    lines.append(
-        f"  onnxruntime / keras {result['onnxruntime_over_keras_batch1']:>8.2f}  "
-        f"{result['onnxruntime_over_keras_batch64']:>10.2f}"
-    )
+    for runtime in onnx:
+        lines.append(
+            f"  {runtime + ' / keras':<30}{result[f'{runtime}_over_keras_batch1']:>8.2f}  "
+            f"{result[f'{runtime}_over_keras_batch64']:>10.2f}"
+        )
+    if "onnxruntime_openvino_max_abs_diff" in result:
+        lines.append(
+            f"  onnxruntime_openvino's largest difference from Keras: "
+            f"{result['onnxruntime_openvino_max_abs_diff']:.2e}"
+        )
+    if "onnxruntime_openvino_error" in result:
+        lines.append(f"  onnxruntime_openvino: {result['onnxruntime_openvino_error']}")
     return "\n".join(lines)

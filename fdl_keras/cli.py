@@ -279,7 +279,11 @@ def cmd_bench(args) -> int:
     from fdl_keras.bench import bench, format_bench
 
     result = bench(
-        args.name, batch_size=args.batch_size, steps=args.steps, precision=args.precision
+        args.name,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        precision=args.precision,
+        openvino=args.openvino,
     )
     print(format_bench(result))
     return 0
@@ -422,6 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="float32",
         choices=("float32", "mixed_float16", "mixed_bfloat16"),
         help="of the training step (inference: the float32 model a run saves)",
+    )
+    p.add_argument(
+        "--openvino",
+        action="store_true",
+        help="also time onnxruntime's OpenVINO provider (pip install 'fdl_keras[openvino]')",
     )
     p.set_defaults(func=cmd_bench)
 

@@ -41,3 +41,7 @@ class ExportVerificationError(FdlError):
 
 class UnknownArgumentError(InvalidInputError, TypeError):
     """A builder argument that the system's builder does not take."""
+
+
+class ProviderUnavailableError(FdlError, ValueError):
+    """An onnxruntime execution provider that is not installed or cannot compile the model."""

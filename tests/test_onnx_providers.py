@@ -1,0 +1,62 @@
+"""onnxruntime's execution providers: its own CPU kernels, and the OpenVINO provider plugin."""
+
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+import fdl_keras
+from fdl_keras.errors import InvalidInputError, ProviderUnavailableError
+from fdl_keras.export import onnx as onnx_export
+
+needs_openvino = pytest.mark.skipif(
+    importlib.util.find_spec("onnxruntime_ep_openvino") is None,
+    reason="the OpenVINO plugin (fdl_keras[openvino], in the test extras) is absent",
+)
+
+
+@pytest.fixture(scope="module")
+def mnist_cnn_onnx(tmp_path_factory):
+    model = fdl_keras.build("mnist_cnn")
+    folder = tmp_path_factory.mktemp("mnist_cnn")
+    fdl_keras.export(model, folder, measure_latency=False)
+    images = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    return folder / "model.onnx", images, model.predict_on_batch(images)
+
+
+@needs_openvino
+def test_openvino_provider_matches_keras_in_float32(mnist_cnn_onnx):
+    path, images, expected = mnist_cnn_onnx
+    got = onnx_export.onnx_runner(path, "openvino")([images])[0]
+    # float32 arithmetic held (bfloat16, OpenVINO's default on CPUs with bf16 units, would
+    # differ by ~1e-3 here), so the export tolerance holds as for onnxruntime's own kernels.
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    assert not np.allclose(got, np.roll(expected, 1, axis=0), atol=1e-5)  # the check can fail
+
+
+def test_unknown_provider_is_refused_with_the_choices(mnist_cnn_onnx):
+    with pytest.raises(InvalidInputError, match=r"unknown onnxruntime provider 'cuda': choose one"):
+        onnx_export.onnx_runner(mnist_cnn_onnx[0], "cuda")
+
+
+def test_missing_openvino_plugin_names_the_install_command(mnist_cnn_onnx, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime_ep_openvino", None)  # import fails
+    with pytest.raises(
+        ProviderUnavailableError, match=r"OpenVINO provider is missing: pip install 'fdl_keras\["
+    ):
+        onnx_export.onnx_runner(mnist_cnn_onnx[0], "openvino")
+
+
+@needs_openvino
+def test_a_graph_openvino_cannot_convert_names_its_operators_and_the_fix(tmp_path):
+    # UNREAL's recurrent core (a Keras LSTM fed its state) becomes an ONNX Loop in tf2onnx's
+    # graph, a Loop whose body OpenVINO's ONNX front end does not convert.
+    fdl_keras.export(fdl_keras.build("unreal_pixel_cartpole"), tmp_path, measure_latency=False)
+    with pytest.raises(
+        ProviderUnavailableError,
+        match=r"OpenVINO provider cannot convert .*model\.onnx \(operators Loop-16\): run it with "
+        r"provider 'cpu'$",
+    ):
+        onnx_export.onnx_runner(tmp_path / "model.onnx", "openvino")
+    assert onnx_export.onnx_runner(tmp_path / "model.onnx")  # onnxruntime's own kernels run it
