@@ -106,6 +106,41 @@ def test_onnx_outputs_keep_the_model_order(tmp_path):
     assert [o.shape for o in outputs] == [(5, 3), (5, 2)]
 
 
+def test_onnx_conversion_copies_no_graph_and_is_redone_guarded_when_a_pass_fails(
+    tiny_cnn, tmp_path, monkeypatch
+):
+    """tf2onnx copies its graph before each optimiser pass only to survive one that raises;
+    the conversion runs without those copies and is redone with them when a pass fails."""
+    import copy
+    import os
+
+    import tf2onnx.optimizer as optimizer
+    from tf2onnx.graph import Graph
+
+    from fdl_keras.export.onnx import CATCH_ERRORS_VARIABLE, export_onnx, onnx_runner
+
+    copies, real_deepcopy = [], copy.deepcopy
+
+    def counting_deepcopy(value, *args, **kwargs):
+        copies.extend([1] if isinstance(value, Graph) else [])
+        return real_deepcopy(value, *args, **kwargs)
+
+    monkeypatch.setattr(optimizer.copy, "deepcopy", counting_deepcopy)
+    sample = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    expected = np.asarray(tiny_cnn(sample, training=False))
+    (fast,) = onnx_runner(export_onnx(tiny_cnn, tmp_path / "fast.onnx"))([sample])
+    assert copies == [] and np.abs(fast - expected).max() <= 1e-5
+
+    class FailingPass(optimizer.IdentityOptimizer):
+        def _optimize(self, graph):
+            raise RuntimeError("a pass that fails")
+
+    monkeypatch.setitem(optimizer._optimizers, "remove_identity", FailingPass)
+    (guarded,) = onnx_runner(export_onnx(tiny_cnn, tmp_path / "guarded.onnx"))([sample])
+    assert copies and np.abs(guarded - expected).max() <= 1e-5
+    assert CATCH_ERRORS_VARIABLE not in os.environ
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [s.name for s in fdl_keras.list_models()])
 def test_every_entry_exports_at_its_default_config_with_no_sample(name, tmp_path):
