@@ -56,9 +56,12 @@ CATCH_ERRORS_VARIABLE = "TF2ONNX_CATCH_ERRORS"
 
 
 def _convert(serve, signature, opset: int):
-    """``tf2onnx.convert.from_function`` without the copy before each optimiser pass; if a pass
-    raises, the conversion is redone the guarded way (a failing pass skipped, as tf2onnx does by
-    default). A ``TF2ONNX_CATCH_ERRORS`` the user set is left to tf2onnx."""
+    """``tf2onnx.convert.from_function`` without the copy before each optimiser pass.
+
+    If the conversion raises, it is redone the guarded way: a failing pass is skipped, as
+    tf2onnx does by default, and any other failure raises tf2onnx's own error there. A
+    ``TF2ONNX_CATCH_ERRORS`` the user set is left to tf2onnx. The variable is process-wide, so
+    conversions running at once in other threads also go without the copies meanwhile."""
     import tf2onnx
 
     def convert():
