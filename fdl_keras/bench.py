@@ -4,7 +4,9 @@ Measures, for the system at its default configuration: the training step (the fa
 step on a real batch: ``train_on_batch`` for ``fit`` systems, the agent's update for agents),
 the input pipeline's rate and the step rate fed from it against the same step fed from memory,
 and inference latency at batch 1 and 64 in Keras, the reloaded SavedModel and onnxruntime (the
-graphs ``fdl export`` writes). Medians over repeats; run it on a quiet machine.
+graphs ``fdl export`` writes). Medians over repeats; run it on a quiet machine. It also says
+what share of the CPU time a virtual machine's host took meanwhile (steal, from ``/proc/stat``),
+which inflates every timing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,6 +61,7 @@ def bench(
     if precision != "float32":  # refused, as by fdl train, where training is float32 only
         check_options(spec, spec.task, {"precision": precision})
     batch = batch_size or spec.fit.batch_size
+    ticks = cpu_ticks()
     with precision_policy(precision):
         model = fdl_keras.build(name)
     result: dict[str, Any] = {
@@ -87,7 +91,42 @@ def bench(
             result[f"{runtime}_over_keras_batch{size}"] = (
                 result[f"{runtime}_ms_batch{size}"] / result[f"keras_ms_batch{size}"]
             )
+    result["cpu_share"] = cpu_share(ticks, cpu_ticks())
     return result
+
+
+#: The states of ``/proc/stat``'s ``cpu`` line, in its order (Linux ``proc(5)``).
+CPU_STATES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+#: Steal above this makes ``fdl bench`` say its timings are inflated.
+STEAL_WARNING = 0.05
+
+
+def cpu_ticks(path: str | Path = "/proc/stat") -> dict[str, int] | None:
+    """This machine's CPU time so far, by state, in clock ticks (the ``cpu`` line of
+    ``/proc/stat``); ``None`` where there is no such file (macOS, Windows)."""
+    try:
+        line = Path(path).read_text().splitlines()[0].split()
+        values = [int(v) for v in line[1 : 1 + len(CPU_STATES)]]
+    except (OSError, IndexError, ValueError):
+        return None
+    if line[0] != "cpu":
+        return None
+    return dict(zip(CPU_STATES, values + [0] * (len(CPU_STATES) - len(values))))
+
+
+def cpu_share(before: dict[str, int] | None, after: dict[str, int] | None) -> dict | None:
+    """Fractions of all cores' time between two :func:`cpu_ticks` readings: ``steal`` (time a
+    virtual machine's hypervisor gave to other guests: timings taken meanwhile are inflated by
+    it), ``idle`` (with I/O wait) and ``busy``. ``None`` without readings or elapsed ticks."""
+    if before is None or after is None:
+        return None
+    delta = {k: after[k] - before[k] for k in CPU_STATES}
+    total = sum(delta.values())
+    if total <= 0:
+        return None
+    idle = (delta["idle"] + delta["iowait"]) / total
+    steal = delta["steal"] / total
+    return {"steal": steal, "idle": idle, "busy": 1.0 - idle - steal}
 
 
 def inference_latency(
@@ -235,4 +274,13 @@ def format_bench(result: dict[str, Any]) -> str:
         )
     if "onnxruntime_openvino_error" in result:
         lines.append(f"  onnxruntime_openvino: {result['onnxruntime_openvino_error']}")
+    share = result.get("cpu_share")
+    if share is not None:
+        line = (
+            f"  CPU time meanwhile  {100 * share['steal']:.1f} % taken by the host (steal), "
+            f"{100 * share['idle']:.1f} % idle"
+        )
+        if share["steal"] > STEAL_WARNING:
+            line += ": the timings above are inflated by it - rerun when the host is quieter"
+        lines.append(line)
     return "\n".join(lines)
