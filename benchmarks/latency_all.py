@@ -5,7 +5,8 @@ them), exported with ``fdl_keras.export`` (SavedModel + ONNX, parity verified) a
 own export sample: Keras ``predict_on_batch``, the reloaded SavedModel's serving function and an
 onnxruntime CPU session (graph optimisation level ALL, the package's runner). Medians of 30 calls
 after 3 warm-up calls. For the vision classifiers it also gives the achieved FLOP/s at batch 64
-as a fraction of the machine's 2048x2048 float32 matmul (TensorFlow, measured in the same run).
+as a fraction of the machine's 2048x2048 float32 matmul (TensorFlow, measured in the same run),
+and the share of CPU time a virtual machine's host took while each system was timed (steal).
 
 Usage (repository root, nothing else running):
     python benchmarks/latency_all.py                      # every system
@@ -25,7 +26,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 import fdl_keras  # noqa: E402
-from fdl_keras.bench import forward_flops, inference_latency, matmul_gflops  # noqa: E402
+from fdl_keras.bench import (  # noqa: E402
+    cpu_share,
+    cpu_ticks,
+    forward_flops,
+    inference_latency,
+    matmul_gflops,
+)
 from fdl_keras.registry import list_models  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
@@ -34,12 +41,15 @@ OUT = Path(__file__).parent / "out"
 def measure(name: str, openvino: bool = False) -> dict:
     spec = fdl_keras.get_spec(name)
     model = fdl_keras.build(name)
+    ticks = cpu_ticks()
     times = inference_latency(model, spec, openvino=openvino)
+    share = cpu_share(ticks, cpu_ticks())  # the host's steal inflates every time taken meanwhile
     report = times.pop("export_report")
     row = {
         "family": spec.family,
         "onnx_max_abs_diff": report["runtimes"]["onnx"]["max_abs_diff"],
         "atol": report["atol"],
+        "steal": share and share["steal"],
     }
     for size in (1, 64):
         for runtime in ("keras", "saved_model", "onnxruntime"):
@@ -71,7 +81,7 @@ def main() -> None:
     print(f"matmul peak (TensorFlow, 2048^2 float32): {peak:.0f} GFLOP/s")
     print(
         "| system | family | Keras b1 ms | SavedModel b1 | ORT b1 | ORT/TF b1 | ORT/TF b64 | "
-        "b64 FLOP/s of peak (TF, ORT) |\n|---|---|---|---|---|---|---|---|"
+        "b64 FLOP/s of peak (TF, ORT) | steal |\n|---|---|---|---|---|---|---|---|---|"
     )
     rows = {}
     for name in names:
@@ -95,7 +105,8 @@ def main() -> None:
         print(
             f"| `{name}` | {row['family']} | {row['keras_ms_b1']:.2f} | "
             f"{row['saved_model_ms_b1']:.2f} | {row['onnxruntime_ms_b1']:.2f} | "
-            f"{row['ort_over_tf_b1']:.2f} | {row['ort_over_tf_b64']:.2f} | {fractions} |",
+            f"{row['ort_over_tf_b1']:.2f} | {row['ort_over_tf_b64']:.2f} | {fractions} | "
+            f"{'-' if row['steal'] is None else format(100 * row['steal'], '.1f') + ' %'} |",
             flush=True,
         )
         if "ov_error" in row:
