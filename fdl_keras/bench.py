@@ -103,7 +103,8 @@ STEAL_WARNING = 0.05
 
 def cpu_ticks(path: str | Path = "/proc/stat") -> dict[str, int] | None:
     """This machine's CPU time so far, by state, in clock ticks (the ``cpu`` line of
-    ``/proc/stat``); ``None`` where there is no such file (macOS, Windows)."""
+    ``/proc/stat``); ``None`` where there is no such file (macOS, Windows) or it cannot be read.
+    Read by hand: ``psutil.cpu_times`` gives the same but is not a dependency of the package."""
     try:
         line = Path(path).read_text().splitlines()[0].split()
         values = [int(v) for v in line[1 : 1 + len(CPU_STATES)]]
