@@ -224,8 +224,11 @@ class Story:
     answers: dict[int, str]  # position of a marker -> answer
 
 
+_WORD = re.compile(r"[a-z]+")
+
+
 def tokenize(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", text.lower())
+    return _WORD.findall(text.lower())
 
 
 def parse_babi(path: Path, task: int) -> list[Story]:

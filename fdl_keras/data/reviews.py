@@ -86,12 +86,22 @@ def movie_review_texts(
     return list(texts), labels.copy(), split
 
 
+@functools.lru_cache(maxsize=2)
+def _corpus_tokens(path: str) -> tuple[tuple[str, ...], ...]:
+    """Every review of the zip at ``path``, tokenised once a process (the vocabulary and the
+    encoded arrays both need it)."""
+    from fdl_keras.sequence.text import tokenize
+
+    return tuple(tuple(tokenize(t)) for t in _read_corpus(path)[1])
+
+
 @functools.lru_cache(maxsize=4)
 def _vocabulary(path: str, validation_fraction: float):
-    from fdl_keras.sequence.text import Vocabulary, tokenize
+    from fdl_keras.sequence.text import Vocabulary
 
-    texts, _, split = movie_review_texts(validation_fraction)
-    train = [tokenize(t) for t, s in zip(texts, split, strict=True) if s == "train"]
+    _, _, split = movie_review_texts(validation_fraction)
+    tokens = _corpus_tokens(path)
+    train = [t for t, s in zip(tokens, split, strict=True) if s == "train"]
     return Vocabulary.build(train, max_size=VOCABULARY_SIZE, min_count=MIN_COUNT)
 
 
@@ -104,13 +114,19 @@ def encode_reviews(texts, vocabulary=None, max_length: int = MAX_LENGTH) -> np.n
     """int32 ``[len(texts), max_length]`` ids of raw ``texts``, exactly as the pipelines encode
     the corpus: tokenised, looked up (unknown words → 1), cut to the last ``max_length``
     tokens, padded with 0 at the end."""
-    from fdl_keras.sequence.text import check_texts, pad_sequences, tokenize
+    from fdl_keras.sequence.text import check_texts, tokenize
 
     if max_length < 1:
         raise InvalidInputError(f"max_length must be >= 1, got {max_length}")
     vocabulary = vocabulary or review_vocabulary()
     texts = check_texts(texts)
-    return pad_sequences([vocabulary.encode(tokenize(t))[-max_length:] for t in texts], max_length)
+    return _encode_tokens([tokenize(t) for t in texts], vocabulary, max_length)
+
+
+def _encode_tokens(token_lists, vocabulary, max_length: int) -> np.ndarray:
+    from fdl_keras.sequence.text import pad_sequences
+
+    return pad_sequences([vocabulary.encode(t)[-max_length:] for t in token_lists], max_length)
 
 
 def _sequence_dataset(name, title, source, x, y, split, vocabulary, *, batch_size, seed, limit):
@@ -165,9 +181,10 @@ def load_movie_reviews(
 ) -> Dataset:
     if augment:
         raise InvalidInputError(f"{name} has no augmentation; drop augment={augment!r}")
-    texts, labels, split = movie_review_texts(validation_fraction)
+    _, labels, split = movie_review_texts(validation_fraction)
     vocabulary = review_vocabulary(validation_fraction)
-    x = encode_reviews(texts, vocabulary)
+    # encode_reviews(texts, vocabulary), on the corpus' tokens the vocabulary was built from.
+    x = _encode_tokens(_corpus_tokens(str(reviews_zip())), vocabulary, MAX_LENGTH)
     return _sequence_dataset(
         name,
         "Movie reviews (Pang & Lee 2004)",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -202,10 +203,13 @@ def _pipeline(sources, targets, batch_size: int, *, shuffle_seed: int | None):
     from fdl_keras.sequence.subwords import BOS_ID, EOS_ID
 
     def padded(rows):
-        array = np.zeros((len(rows), max(map(len, rows))), np.int32)
-        for i, row in enumerate(rows):
-            array[i, : len(row)] = row
-        return array, np.array([len(r) for r in rows], np.int32)
+        lengths = np.fromiter(map(len, rows), np.int32, len(rows))
+        array = np.zeros((len(rows), lengths.max()), np.int32)
+        # Row-major: the mask's True cells take the rows' ids in order.
+        array[np.arange(array.shape[1]) < lengths[:, None]] = np.fromiter(
+            itertools.chain.from_iterable(rows), np.int32, int(lengths.sum())
+        )
+        return array, lengths
 
     (src, src_len), (tgt, tgt_len) = (
         padded([list(s) + [EOS_ID] for s in sources]),

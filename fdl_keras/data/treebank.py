@@ -62,13 +62,18 @@ def _open(path: Path) -> zipfile.ZipFile:
         raise InvalidInputError(f"{path} is not a readable zip ({exc}); copy it again") from exc
 
 
+_PARENTHESIS = re.compile(r"[()]")
+
+
 def _trees(text: str):
+    """The top-level bracketed trees of ``text`` (only its parentheses are visited)."""
     depth, start = 0, 0
-    for i, c in enumerate(text):
-        if c == "(":
+    for match in _PARENTHESIS.finditer(text):
+        i = match.start()
+        if text[i] == "(":
             start = i if depth == 0 else start
             depth += 1
-        elif c == ")":
+        else:
             depth -= 1
             if depth == 0:
                 yield text[start : i + 1]

@@ -11,6 +11,7 @@ training.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import zlib
@@ -27,8 +28,9 @@ PAD_ID, OOV_ID = 0, 1
 
 # Lower-cased words with inner apostrophes/hyphens ("there's", "12-part", "'80s"), numbers with
 # separators, and punctuation marks (a repeated mark, ``--`` or ``...``, is one token): the
-# tokenisation the movie-review corpus was made with.
-_TOKEN = re.compile(r"'?[a-z0-9]+(?:[-'.,/][a-z0-9]+)*'?|([^\sa-z0-9])\1*")
+# tokenisation the movie-review corpus was made with. Group 1 is the whole token (``findall``
+# then returns it without a match object per token, twice as fast), group 2 the repeated mark.
+_TOKEN = re.compile(r"('?[a-z0-9]+(?:[-'.,/][a-z0-9]+)*'?|([^\sa-z0-9])\2*)")
 
 
 def tokenize(text: str, *, lower: bool = True) -> list[str]:
@@ -36,16 +38,18 @@ def tokenize(text: str, *, lower: bool = True) -> list[str]:
     if not isinstance(text, str):
         raise InvalidInputError(f"expected a string of text, got {type(text).__name__}")
     text = text.lower() if lower else text
-    tokens = []
-    for match in _TOKEN.finditer(text):
-        token = match.group(0)
+    tokens: list[str] = []
+    append = tokens.append
+    for token, _ in _TOKEN.findall(text):
+        if token[-1] != "'":
+            append(token)
         # A quote around a word ("'great'") is punctuation; "'80s" and "don't" keep theirs.
-        if token.startswith("'") and token.endswith("'") and len(token) > 2:
+        elif token[0] == "'" and len(token) > 2:
             tokens += ["'", token[1:-1], "'"]
-        elif token.endswith("'") and len(token) > 1 and not token.endswith("s'"):
+        elif len(token) > 1 and not token.endswith("s'"):
             tokens += [token[:-1], "'"]
         else:
-            tokens.append(token)
+            append(token)
     return tokens
 
 
@@ -125,9 +129,13 @@ class Vocabulary:
             raise InvalidInputError(f"vocabulary file {path} is damaged ({exc}); retrain") from exc
 
 
+_DIGIT = re.compile(r"[0-9]")
+
+
+@functools.lru_cache(maxsize=1 << 17)
 def normalise_word(word: str) -> str:
     """The form a word is looked up in: lower-cased, every digit replaced by ``0``."""
-    return re.sub(r"[0-9]", "0", word.lower())
+    return _DIGIT.sub("0", word.lower())
 
 
 # --- Tagger windows ---------------------------------------------------------------------------
@@ -167,16 +175,22 @@ def window_features(words: Sequence[str], vocabulary: Vocabulary) -> np.ndarray:
     features that carry unknown words.
     """
     n, width = len(words), 2 * WINDOW + 1
+    index = vocabulary.index
+    rows = [(index.get(word, OOV_ID), *rest) for word, *rest in map(_word_features, words)]
+    if not rows:
+        return np.zeros((0, len(FEATURE_ROWS), width), dtype=np.int32)
     per_word = np.zeros((n + 2 * WINDOW, len(FEATURE_ROWS)), dtype=np.int32)
-    for i, w in enumerate(words):
-        per_word[WINDOW + i] = (
-            vocabulary.index.get(normalise_word(w), OOV_ID),
-            suffix_id(w, 2),
-            suffix_id(w, 3),
-            word_shape(w) + (6 if i == 0 else 0),
-        )
-    windows = np.stack([per_word[i : i + width] for i in range(n)]) if n else per_word[:0, None]
-    return np.ascontiguousarray(windows.transpose(0, 2, 1)).reshape(n, len(FEATURE_ROWS), width)
+    per_word[WINDOW : WINDOW + n] = rows
+    per_word[WINDOW, 3] += 6  # the first word's shape: "at sentence start"
+    windows = np.lib.stride_tricks.sliding_window_view(per_word, width, axis=0)
+    return np.ascontiguousarray(windows)  # [n, rows, width]
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _word_features(word: str) -> tuple[str, int, int, int]:
+    """A word's lookup form, hashed 2- and 3-letter suffixes and shape class: worked out once
+    per distinct word (a treebank repeats each of its words ~9 times)."""
+    return normalise_word(word), suffix_id(word, 2), suffix_id(word, 3), word_shape(word)
 
 
 def array_pipeline(x, y, *, batch_size: int, shuffle: bool = False, seed: int = 0, order=None):

@@ -88,28 +88,39 @@ class Configuration:
 
     def feature_positions(self) -> list[int]:
         """The 18 token positions of Chen & Manning's features (-1 where there is none)."""
-        stack, n = self.stack, self.n
-        s = [stack[-i] if len(stack) >= i else -1 for i in (1, 2, 3)]
-        b = [self.next + i if self.next + i <= n else -1 for i in (0, 1, 2)]
-        out = s + b
-        for top in s[:2]:
-            lc1, rc1 = self._lc(top, 1), self._rc(top, 1)
-            out += [lc1, rc1, self._lc(top, 2), self._rc(top, 2)]
-        for top in s[:2]:
-            out += [self._lc(self._lc(top, 1), 1), self._rc(self._rc(top, 1), 1)]
-        return out
-
-    def _lc(self, token: int, k: int) -> int:
-        if token < 0:
-            return -1
-        children = self.left[token]
-        return children[k - 1] if len(children) >= k else -1
-
-    def _rc(self, token: int, k: int) -> int:
-        if token < 0:
-            return -1
-        children = self.right[token]
-        return children[-k] if len(children) >= k else -1
+        stack, n, after = self.stack, self.n, self.next
+        left, right = self.left, self.right
+        depth = len(stack)
+        s1 = stack[-1] if depth >= 1 else -1
+        s2 = stack[-2] if depth >= 2 else -1
+        out = [
+            s1,
+            s2,
+            stack[-3] if depth >= 3 else -1,
+            after if after <= n else -1,
+            after + 1 if after + 1 <= n else -1,
+            after + 2 if after + 2 <= n else -1,
+        ]
+        grandchildren = []
+        for top in (s1, s2):  # lc1, rc1, lc2, rc2 of each; then lc1(lc1), rc1(rc1) of each
+            if top < 0:
+                out += (-1, -1, -1, -1)
+                grandchildren += (-1, -1)
+                continue
+            lefts, rights = left[top], right[top]
+            lc1 = lefts[0] if lefts else -1
+            rc1 = rights[-1] if rights else -1
+            out += (
+                lc1,
+                rc1,
+                lefts[1] if len(lefts) >= 2 else -1,
+                rights[-2] if len(rights) >= 2 else -1,
+            )
+            grandchildren += (
+                left[lc1][0] if lc1 >= 0 and left[lc1] else -1,
+                right[rc1][-1] if rc1 >= 0 and right[rc1] else -1,
+            )
+        return out + grandchildren
 
 
 def features(config: Configuration, word_ids: Sequence[int], tag_ids: Sequence[int]) -> list[int]:
@@ -123,12 +134,12 @@ def features(config: Configuration, word_ids: Sequence[int], tag_ids: Sequence[i
 
 def is_projective(heads: Sequence[int]) -> bool:
     """``heads[i - 1]`` is word ``i``'s head (0 for ROOT): True when no two arcs cross."""
-    arcs = [(min(h, d), max(h, d)) for d, h in enumerate(heads, start=1)]
-    for a, b in arcs:
-        for c, d in arcs:
-            if a < c < b < d:
-                return False
-    return True
+    heads = np.asarray(heads, dtype=np.int64).reshape(-1)
+    dependents = np.arange(1, len(heads) + 1)
+    lo, hi = np.minimum(heads, dependents), np.maximum(heads, dependents)
+    # Arcs (a, b) and (c, d) cross when a < c < b < d.
+    crossing = (lo[:, None] < lo[None, :]) & (lo[None, :] < hi[:, None]) & (hi[:, None] < hi)
+    return not crossing.any()
 
 
 def static_oracle(heads: Sequence[int]) -> list[int]:
@@ -144,14 +155,18 @@ def static_oracle(heads: Sequence[int]) -> list[int]:
     for h in heads:
         pending[h] += 1
     config, out = Configuration(n), []
+    stack = config.stack
     while not config.terminal():
-        legal = config.legal()
-        stack = config.stack
-        if legal[LEFT] and gold[stack[-2]] == stack[-1]:
+        depth, buffered = len(stack), config.next <= n  # config.legal(), without an array
+        if depth > 2 and gold[stack[-2]] == stack[-1]:
             t = LEFT
-        elif legal[RIGHT] and gold[stack[-1]] == stack[-2] and pending[stack[-1]] == 0:
+        elif (
+            (depth > 2 or (depth == 2 and not buffered))
+            and gold[stack[-1]] == stack[-2]
+            and pending[stack[-1]] == 0
+        ):
             t = RIGHT
-        elif legal[SHIFT]:
+        elif buffered:
             t = SHIFT
         else:
             raise ValueError("the tree is not projective (or has several ROOT children)")
@@ -166,14 +181,21 @@ def static_oracle(heads: Sequence[int]) -> list[int]:
 def oracle_examples(
     heads: Sequence[int], word_ids: np.ndarray, tag_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``(features [2n, 36], transitions [2n])`` of the oracle's parse of one sentence."""
-    config, xs = Configuration(len(heads)), []
+    """The ``(features [2n, 36], transitions [2n])`` of the oracle's parse of one sentence
+    (:func:`features` of each configuration on the way)."""
+    config, positions = Configuration(len(heads)), []
     transitions = static_oracle(heads)
-    word_ids, tag_ids = [int(i) for i in word_ids], [int(i) for i in tag_ids]
     for t in transitions:
-        xs.append(features(config, word_ids, tag_ids))
+        positions.append(config.feature_positions())
         config.apply(t)
-    return np.array(xs, dtype=np.int32), np.array(transitions, dtype=np.int32)
+    if not positions:
+        return np.zeros((0, 2 * NUM_FEATURES), np.int32), np.zeros((0,), np.int32)
+    at = np.array(positions, dtype=np.intp)
+    # Each id table gains NULL_ID at its end, where position -1 ("none") points.
+    words = np.append(np.asarray(word_ids, dtype=np.int32), np.int32(NULL_ID))
+    tags = np.append(np.asarray(tag_ids, dtype=np.int32), np.int32(NULL_ID))
+    x = np.concatenate([words[at], tags[at]], axis=1)
+    return x, np.array(transitions, dtype=np.int32)
 
 
 def replay(n: int, transitions: Sequence[int]) -> list[int]:

@@ -46,6 +46,18 @@ def test_window_one_without_subsampling_gives_exactly_the_neighbours_in_each_sen
     )
     assert got == expected  # no pair crosses the sentence end (3, 4)
     assert contexts.shape[1] == 3 and contexts.dtype == np.int32
+    assert [len(t) for t, _ in ds] == [3, 3, 3, 1] and int(ds.cardinality()) == 4  # last short
+    assert [t.shape.as_list() for t in ds.element_spec] == [[None], [None, 3]]
+
+
+def test_vocabulary_encodes_known_words_and_drops_emptied_sentences():
+    vocabulary = Vocabulary.build([["a", "b", "a"], ["b", "c"], ["a"]], min_count=2)
+    assert vocabulary.words == ("a", "b") and vocabulary.counts.tolist() == [3, 2]
+    ids, rows = vocabulary.encode([["c", "a", "x", "b"], ["x", "c"], [], ["b"]])
+    assert ids.tolist() == [0, 1, 1] and ids.dtype == np.int32
+    assert rows.tolist() == [2, 1] and rows.dtype == np.int64  # "x c" and "" keep no word
+    ids, rows = vocabulary.encode([])
+    assert ids.shape == rows.shape == (0,) and ids.dtype == np.int32
 
 
 def test_dynamic_windows_shrink_and_subsampling_drops_frequent_words():

@@ -9,7 +9,9 @@ from fdl_keras.sequence.transitions import (
     RIGHT,
     SHIFT,
     Configuration,
+    features,
     is_projective,
+    oracle_examples,
     replay,
     static_oracle,
 )
@@ -48,6 +50,59 @@ def test_oracle_known_answer_and_legality():
     with pytest.raises(ValueError, match="not projective"):
         static_oracle([3, 4, 0, 3])  # arcs 1<-3 and 2<-4 cross
     assert not is_projective([3, 4, 0, 3]) and is_projective(heads)
+
+
+def _positions_by_definition(config):
+    """Chen & Manning's 18 positions written out plainly: s1-s3, b1-b3; lc1, rc1, lc2, rc2 of
+    s1 and s2; lc1(lc1) and rc1(rc1) of s1 and s2 (-1: none)."""
+
+    def lc(t, k=1):
+        return config.left[t][k - 1] if t >= 0 and len(config.left[t]) >= k else -1
+
+    def rc(t, k=1):
+        return config.right[t][-k] if t >= 0 and len(config.right[t]) >= k else -1
+
+    st = config.stack
+    s = [st[-i] if len(st) >= i else -1 for i in (1, 2, 3)]
+    b = [config.next + i if config.next + i <= config.n else -1 for i in (0, 1, 2)]
+    children = [f(t, k) for t in s[:2] for f, k in ((lc, 1), (rc, 1), (lc, 2), (rc, 2))]
+    return s + b + children + [g for t in s[:2] for g in (lc(lc(t)), rc(rc(t)))]
+
+
+def test_features_of_any_configuration_follow_their_definition(treebank):
+    rng = np.random.default_rng(0)
+    sentences, _ = treebank
+    for words, _, heads in [s for s in sentences[:80] if is_projective(s[2])][:60]:
+        n = len(words)
+        word_ids, tag_ids = rng.integers(2, 50, n + 1), rng.integers(2, 50, n + 1)
+        oracle = Configuration(n)
+        x, y = oracle_examples(heads, word_ids, tag_ids)
+        assert x.shape == (2 * n, 36) and x.dtype == y.dtype == np.int32
+        for row, t in zip(x, y):  # the oracle's path
+            at = _positions_by_definition(oracle)
+            assert row.tolist() == [int(word_ids[p]) if p >= 0 else 0 for p in at] + [
+                int(tag_ids[p]) if p >= 0 else 0 for p in at
+            ]
+            oracle.apply(int(t))
+        walk = Configuration(n)  # and a random legal path
+        while not walk.terminal():
+            assert walk.feature_positions() == _positions_by_definition(walk)
+            assert features(walk, word_ids, tag_ids)[:18] == [
+                int(word_ids[p]) if p >= 0 else 0 for p in _positions_by_definition(walk)
+            ]
+            walk.apply(int(rng.choice(np.flatnonzero(walk.legal()))))
+
+
+def test_projectivity_is_no_two_arcs_crossing():
+    def crossing(heads):
+        arcs = [(min(h, d), max(h, d)) for d, h in enumerate(heads, start=1)]
+        return any(a < c < b < d for a, b in arcs for c, d in arcs)
+
+    rng = np.random.default_rng(1)
+    for n in rng.integers(1, 10, 500):
+        heads = rng.integers(0, n + 1, n).tolist()
+        assert is_projective(heads) == (not crossing(heads)), heads
+    assert is_projective([]) and is_projective([0]) and not is_projective([0, 4, 1, 2])
 
 
 def test_static_oracle_reproduces_every_projective_training_tree(treebank):

@@ -11,6 +11,7 @@ from fdl_keras.sequence.text import (
     check_texts,
     length_boundaries,
     pad_sequences,
+    suffix_id,
     tokenize,
     window_features,
     word_shape,
@@ -31,6 +32,13 @@ def test_tokenize_splits_words_and_punctuation_like_the_review_corpus():
         "i", "didn't", "like", "it", "--", "at", "all", "...", "(", "really", "!", ")",
         "'", "great", "'", "12-part",
     ]  # fmt: skip
+    # Quotes: around a word they are punctuation; a plural's and an elision's stay on the word.
+    assert tokenize("the dogs' bone '' ok' 'a' '80s rock'n'roll Don't 'tis") == [
+        "the", "dogs'", "bone", "'", "'", "ok", "'", "'", "a", "'", "'80s", "rock'n'roll",
+        "don't", "'tis",
+    ]  # fmt: skip
+    assert tokenize('"Yes!!" said... 3.5/10') == ['"', "yes", "!!", '"', "said", "...", "3.5/10"]
+    assert tokenize("") == tokenize("   ") == []
     with pytest.raises(InvalidInputError, match="expected a string"):
         tokenize(3)
 
@@ -70,6 +78,12 @@ def test_window_features_known_answer():
     assert x[0, 3, 2] == word_shape("The") + 6  # capitalised, sentence-initial
     assert x[1, 3, 2] == 1 and x[2, 3, 2] == 2  # lower; capitalised
     assert (x[:, 1:3] >= 2).sum() == 2 * 9  # every real position has both suffix buckets
+    assert x.flags.c_contiguous
+    one = window_features(["Cat"], vocab)
+    np.testing.assert_array_equal(one[0, :, 2], [3, suffix_id("Cat", 2), suffix_id("Cat", 3), 8])
+    assert (one[0, :, [0, 1, 3, 4]] == 0).all()  # nothing beyond a one-word sentence
+    empty = window_features([], vocab)
+    assert empty.shape == (0, 4, 5) and empty.dtype == np.int32
 
 
 def test_movie_reviews_split_vocabulary_and_encoding():
