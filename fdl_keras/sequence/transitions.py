@@ -41,16 +41,18 @@ class Configuration:
         self.stack = [0]
         self.next = 1
         self.heads = [-1] * (n + 1)
-        self.left: list[list[int]] = [[] for _ in range(n + 1)]  # left children, ascending
-        self.right: list[list[int]] = [[] for _ in range(n + 1)]  # right children, ascending
+        # Each token's left and right children, ascending, as tuples: a copy (one per beam
+        # candidate) shares them and copies only the outer lists.
+        self.left: list[tuple[int, ...]] = [()] * (n + 1)
+        self.right: list[tuple[int, ...]] = [()] * (n + 1)
 
     def copy(self) -> Configuration:
         other = Configuration.__new__(Configuration)
         other.n, other.next = self.n, self.next
         other.stack = list(self.stack)
         other.heads = list(self.heads)
-        other.left = [list(c) for c in self.left]
-        other.right = [list(c) for c in self.right]
+        other.left = list(self.left)
+        other.right = list(self.right)
         return other
 
     def terminal(self) -> bool:
@@ -81,10 +83,14 @@ class Configuration:
             raise ValueError(f"unknown transition {transition}")
 
     def _attach(self, head: int, dependent: int) -> None:
+        # Children arrive in order: a LEFT dependent (s2) lies left of the head's earlier ones,
+        # which sat above it on the stack; a RIGHT dependent (s1) was shifted after the head's
+        # earlier right children were popped.
         self.heads[dependent] = head
-        side = self.left[head] if dependent < head else self.right[head]
-        side.append(dependent)
-        side.sort()
+        if dependent < head:
+            self.left[head] = (dependent, *self.left[head])
+        else:
+            self.right[head] = (*self.right[head], dependent)
 
     def feature_positions(self) -> list[int]:
         """The 18 token positions of Chen & Manning's features (-1 where there is none)."""

@@ -91,6 +91,9 @@ def test_features_of_any_configuration_follow_their_definition(treebank):
                 int(word_ids[p]) if p >= 0 else 0 for p in _positions_by_definition(walk)
             ]
             walk.apply(int(rng.choice(np.flatnonzero(walk.legal()))))
+            walk = walk.copy() if rng.random() < 0.3 else walk  # copies share children safely
+            assert all(list(c) == sorted(c) for c in walk.left + walk.right)
+        assert set(walk.heads[1:]) <= set(range(n + 1))  # every word got a head
 
 
 def test_projectivity_is_no_two_arcs_crossing():
