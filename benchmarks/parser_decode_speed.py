@@ -1,6 +1,6 @@
-"""Dependency-parser decoding (greedy and beam search) against the transition system of another
-commit, in one process: ``fdl_keras.sequence.beam`` runs once with the current
-``Configuration`` and ``features`` and once with those of ``--base``, alternately.
+"""Dependency-parser decoding (greedy and beam search) against another commit's, in one
+process: the current ``fdl_keras.sequence.beam.beam_search`` and that of ``--base`` (its
+``beam.py`` and ``transitions.py``, loaded from git) run alternately.
 
 The parser is ``dependency_parser`` at its default configuration (random weights: decoding time
 does not depend on them) on the first ``--sentences`` test sentences of the dependency
@@ -31,25 +31,39 @@ from fdl_keras.data.treebank import (  # noqa: E402
     parser_ids,
     parser_vocabularies,
 )
-from fdl_keras.sequence import beam, transitions  # noqa: E402
+from fdl_keras.sequence import beam  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "out"
 
 
-def base_transitions(rev: str):
+def _module_at(rev: str, path: str, name: str, *, replace: tuple[str, str] | None = None):
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{rev}:fdl_keras/sequence/transitions.py"],
+        ["git", "-C", str(ROOT), "show", f"{rev}:{path}"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    path = Path(tempfile.mkdtemp()) / "base_transitions.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("base_transitions", path)
+    if replace:
+        source = source.replace(*replace)
+    file = Path(tempfile.mkdtemp()) / f"{name}.py"
+    file.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, file)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def base_beam(rev: str):
+    """``rev``'s beam module, importing ``rev``'s transition system."""
+    _module_at(rev, "fdl_keras/sequence/transitions.py", "base_transitions")
+    return _module_at(
+        rev,
+        "fdl_keras/sequence/beam.py",
+        "base_beam",
+        replace=("from fdl_keras.sequence.transitions import", "from base_transitions import"),
+    )
 
 
 def main() -> None:
@@ -58,7 +72,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    versions = {"base": base_transitions(args.base), "now": transitions}
+    versions = {"base": base_beam(args.base), "now": beam}
     sentences, split = dependency_sentences()
     words, tags = parser_vocabularies()
     test = [parser_ids(w, t, words, tags) for (w, t, _), p in zip(sentences, split) if p == "test"]
@@ -70,12 +84,10 @@ def main() -> None:
         heads = {}
         for _ in range(args.rounds):
             for name, module in versions.items():
-                beam.Configuration, beam.features = module.Configuration, module.features
                 start = time.perf_counter()
-                out = beam.beam_search(model, test, beam=width)
+                out = module.beam_search(model, test, beam=width)
                 times[name].append(time.perf_counter() - start)
                 heads[name] = [o["heads"] for o in out]
-        beam.Configuration, beam.features = transitions.Configuration, transitions.features
         row = {
             "beam": width,
             "sentences": len(test),

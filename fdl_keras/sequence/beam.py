@@ -20,6 +20,7 @@ model, not parser configurations with a legality mask.
 from __future__ import annotations
 
 import weakref
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -109,10 +110,14 @@ def beam_search(
         still = []
         for s in active:
             chosen = sorted(candidates[s])[:beam]
+            children = Counter(i for _, i, _, _ in chosen)
             new = []
             for neg, i, t, k in chosen:
                 parent = beams[s][i]
-                config = parent.config.copy()
+                children[i] -= 1
+                # A parent's last child takes its configuration (this step's beam is dropped
+                # after it); the others copy it. Greedy decoding never copies.
+                config = parent.config if children[i] == 0 else parent.config.copy()
                 config.apply(t)
                 new.append(
                     Hypothesis(
