@@ -17,6 +17,7 @@ import argparse
 import importlib.util
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,8 +92,8 @@ def main() -> None:
         row = {
             "beam": width,
             "sentences": len(test),
-            "base_s": sorted(times["base"])[len(times["base"]) // 2],
-            "now_s": sorted(times["now"])[len(times["now"]) // 2],
+            "base_s": statistics.median(times["base"]),
+            "now_s": statistics.median(times["now"]),
             "times": times,
             "same_heads": heads["base"] == heads["now"],
         }

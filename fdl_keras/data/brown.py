@@ -198,8 +198,9 @@ class Vocabulary:
         """``(ids, row_lengths)``: the in-vocabulary words of every sentence, concatenated
         (sentences with none left out)."""
         index = self.index
-        ids = np.array([index.get(w, -1) for w in itertools.chain.from_iterable(sentences)])
-        ids = ids.astype(np.int64).reshape(-1)  # an empty text gives an empty int64 array
+        ids = np.array(
+            [index.get(w, -1) for w in itertools.chain.from_iterable(sentences)], np.int64
+        )
         lengths = np.fromiter(map(len, sentences), np.int64, len(sentences))
         kept = ids >= 0
         rows = np.repeat(np.arange(len(sentences)), lengths)[kept]

@@ -60,13 +60,15 @@ class Configuration:
 
     def legal(self) -> np.ndarray:
         """Boolean mask over ``(SHIFT, LEFT, RIGHT)`` of the transitions allowed now."""
+        return np.array(self.allowed())
+
+    def allowed(self) -> tuple[bool, bool, bool]:
+        """:meth:`legal` as a tuple (no array: the oracle asks at every step)."""
         depth = len(self.stack)
-        return np.array(
-            [
-                self.next <= self.n,
-                depth > 2,  # s2 is a word, never ROOT
-                depth > 2 or (depth == 2 and self.next > self.n),  # ROOT takes one child, last
-            ]
+        return (
+            self.next <= self.n,
+            depth > 2,  # s2 is a word, never ROOT
+            depth > 2 or (depth == 2 and self.next > self.n),  # ROOT takes one child, last
         )
 
     def apply(self, transition: int) -> None:
@@ -163,16 +165,12 @@ def static_oracle(heads: Sequence[int]) -> list[int]:
     config, out = Configuration(n), []
     stack = config.stack
     while not config.terminal():
-        depth, buffered = len(stack), config.next <= n  # config.legal(), without an array
-        if depth > 2 and gold[stack[-2]] == stack[-1]:
+        can_shift, can_left, can_right = config.allowed()
+        if can_left and gold[stack[-2]] == stack[-1]:
             t = LEFT
-        elif (
-            (depth > 2 or (depth == 2 and not buffered))
-            and gold[stack[-1]] == stack[-2]
-            and pending[stack[-1]] == 0
-        ):
+        elif can_right and gold[stack[-1]] == stack[-2] and pending[stack[-1]] == 0:
             t = RIGHT
-        elif buffered:
+        elif can_shift:
             t = SHIFT
         else:
             raise ValueError("the tree is not projective (or has several ROOT children)")
