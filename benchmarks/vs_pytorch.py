@@ -46,10 +46,12 @@ import tensorflow as tf  # noqa: E402
 from fdl_keras.bench import forward_flops, matmul_gflops  # noqa: E402
 from fdl_keras.data.pipeline import device_options, make_pipeline  # noqa: E402
 from fdl_keras.registry import get_spec  # noqa: E402
+from fdl_keras.tasks import device_defaults  # noqa: E402
 from fdl_keras.training.callbacks import run_callbacks  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
-# (label, jit_compile, steps_per_execution); None = the package's default for this device.
+# (label, jit_compile, steps_per_execution); None = the package's default for this device
+# for a run of the entry's full length (short runs may leave XLA off: cpu_jit_min_steps).
 SETTINGS = [("package default", None, None), ("no XLA, 1", False, 1), ("XLA, 16", True, 16)]
 
 
@@ -156,10 +158,9 @@ def keras_setup(name: str, jit, per_execution, x, y, batch: int, steps: int, wor
     spec = get_spec(name)
     keras.utils.set_random_seed(0)
     model = spec.build()
-    kwargs = {}
-    if jit is not None:
-        kwargs = {"jit_compile": jit, "steps_per_execution": per_execution}
-    spec.compile(model, total_steps=10 * steps, **kwargs)
+    if jit is None:  # the defaults of a full-length run
+        jit, per_execution = device_defaults(spec)
+    spec.compile(model, total_steps=10 * steps, jit_compile=jit, steps_per_execution=per_execution)
     n = batch * steps
     data = make_pipeline(x[:n], y[:n], batch_size=batch, scale=255.0, shuffle=True, seed=0)
     data = device_options(data)  # as the trainer's pipelines (spec.pairs)

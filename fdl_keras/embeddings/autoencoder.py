@@ -21,6 +21,7 @@ Buduma, Buduma & Papa, *Fundamentals of Deep Learning* (2nd ed.), ch. 8.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import keras
@@ -34,13 +35,17 @@ from fdl_keras.tasks import Reconstruction, real_images
 
 NOISES = ("masking", "gaussian")
 #: The three MNIST autoencoders' training; on a CPU with XLA and 8 steps a call, measured
-#: 1.4-1.9x the step rate of Keras' defaults (benchmarks/cpu_defaults.py).
+#: 1.4-1.9x the step rate of Keras' defaults (benchmarks/cpu_defaults.py). XLA compiles for
+#: 3-7 s a run, so only runs of ``cpu_jit_min_steps`` or more use it: whole runs with XLA
+#: caught up at 420-600 steps for the two deep autoencoders, ~1,700 for the sparse one
+#: (benchmarks/xla_short_runs.py).
 AUTOENCODER_FIT = FitConfig(
     learning_rate=1e-3,
     epochs=20,
     batch_size=128,
     cpu_jit_compile=True,
     cpu_steps_per_execution=8,
+    cpu_jit_min_steps=500,
 )
 
 
@@ -372,7 +377,7 @@ register(
     builder=Autoencoder,
     dataset="mnist",
     task=AutoencoderTask(),
-    fit=AUTOENCODER_FIT,
+    fit=dataclasses.replace(AUTOENCODER_FIT, cpu_jit_min_steps=2000),
     defaults={
         "hidden_units": (),
         "code_dim": 196,

@@ -21,13 +21,15 @@ from fdl_keras.serialization import ConfigModel, serializable
     dataset="mnist",
     target=Target("accuracy", 0.982, "mnist", "Keras reference MLP 98.40%"),
     # XLA and 16 steps per execution on a CPU (benchmarks/vs_pytorch.py); the divergence guard
-    # measures growth from the untrained model's loss (NaNGuard.set_reference).
+    # measures growth from the untrained model's loss (NaNGuard.set_reference). XLA's 3-4 s of
+    # compiling a run is repaid from ~1,700 steps on (benchmarks/xla_short_runs.py).
     fit=FitConfig(
         epochs=30,
         learning_rate=1e-3,
         batch_size=128,
         cpu_jit_compile=True,
         cpu_steps_per_execution=16,
+        cpu_jit_min_steps=2000,
     ),
     defaults={"dropout": 0.3},
     tiny={"hidden_units": (16, 16)},

@@ -128,8 +128,11 @@ class VAEDecoder(ConfigModel):
         schedule="constant",
         epochs=100,
         batch_size=100,
-        cpu_jit_compile=True,  # 1.3x the step rate on a CPU (benchmarks/cpu_defaults.py)
+        # XLA: 1.3x the step rate on a CPU (benchmarks/cpu_defaults.py); its 6-7 s of
+        # compiling a run is repaid from ~3,000 steps on (benchmarks/xla_short_runs.py).
+        cpu_jit_compile=True,
         cpu_steps_per_execution=8,
+        cpu_jit_min_steps=3000,
     ),
     tiny={"latent_dim": 2, "hidden_units": (16,)},
 )

@@ -35,8 +35,11 @@ BN_MOMENTUM = 0.9  # see DESIGN.md: 0.99 lags far behind early weights
         epochs=8,
         learning_rate=2e-3,
         batch_size=128,
-        cpu_jit_compile=True,  # 1.7x the step rate on a CPU (benchmarks/cpu_defaults.py)
+        # XLA: 1.7x the step rate on a CPU (benchmarks/cpu_defaults.py); its ~4 s of compiling
+        # a run is repaid from ~3,000 steps on (benchmarks/xla_short_runs.py).
+        cpu_jit_compile=True,
         cpu_steps_per_execution=8,
+        cpu_jit_min_steps=3000,
     ),
     tiny={"vocabulary_size": 64, "word_dim": 8, "suffix_dim": 4, "hidden_units": (16,)},
 )
