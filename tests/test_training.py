@@ -301,6 +301,7 @@ def test_every_familys_compile_takes_the_measured_cpu_defaults(
         ("sparse_autoencoder_mnist", 8),
         ("pos_tagger", 8),
         ("vae", 8),
+        ("word2vec_brown", 64),
     ],
 )
 def test_xla_waits_for_a_run_long_enough_to_repay_its_compile_time(name, steps_per_execution):

@@ -307,6 +307,10 @@ register(
         batch_size=4096,
         steps_per_execution=64,
         explosion_factor=None,
+        # XLA (see SkipGram.compile) only for runs that repay its compiling: whole
+        # runs with it caught up at ~200 steps on a CPU (benchmarks/xla_short_runs.py).
+        cpu_jit_compile=True,
+        cpu_jit_min_steps=256,
     ),
     # 16 pairs share negatives: 2x faster steps, analogy accuracy within noise of 1 (measured
     # over 3 seeds, benchmarks/RESULTS_embeddings.md).
