@@ -8,8 +8,8 @@ turns over ``--rounds`` rounds.
 Reports the median of ``wall_time_s + evaluate_time_s`` from each run's ``metrics.json`` (fit
 with validation, then the test set; data loading and the process start not counted) and the
 number of training steps. ``cpu_jit_min_steps`` of the entries is set from where XLA starts to
-pay (section "XLA from a run length on for the MNIST MLP and autoencoders" of
-``benchmarks/RESULTS_speed.md``).
+pay (section "XLA from a run length on for the MNIST MLP, the MNIST autoencoders, the tagger
+and the VAE" of ``benchmarks/RESULTS_speed.md``).
 
 Usage (repository root, quiet machine, FDL_DATA_DIR pointing at the datasets):
     python benchmarks/xla_short_runs.py mnist_mlp autoencoder_mnist --limits 1024 60000 --epochs 1 4
@@ -63,7 +63,8 @@ def main() -> None:
     print("| " + " | ".join(columns + ("on / off", "steal")) + " |")
     print("|---" * (len(columns) + 2) + "|")
     for name in args.names:
-        batch = registry.get_spec(name).fit.batch_size
+        spec = registry.get_spec(name)
+        batch = spec.fit.batch_size
         for limit, epochs in itertools.product(args.limits, args.epochs):
             ticks = cpu_ticks()
             times = {False: [], True: []}
@@ -72,7 +73,7 @@ def main() -> None:
                     times[jit].append(run_seconds(name, limit, epochs, jit))
             share = cpu_share(ticks, cpu_ticks())
             off, on = (statistics.median(times[j]) for j in (False, True))
-            info = load_dataset(registry.get_spec(name).dataset, limit=limit, batch_size=batch).info
+            info = load_dataset(spec.dataset, limit=limit, batch_size=batch).info
             steps = epochs * math.ceil(info.num_train / batch)
             results[f"{name}/{limit}/{epochs}"] = {
                 "steps": steps,
