@@ -38,3 +38,22 @@ def mnist_available() -> bool:
 def require_mnist(mnist_available):
     if not mnist_available:
         pytest.skip("real MNIST not found: set FDL_DATA_DIR to a folder with mnist/ (see README)")
+
+
+@pytest.fixture
+def openvino_device():
+    """The OpenVINO provider's CPU device; skipped, with the reason, where the plugin is absent
+    or offers no device (on a non-Intel CPU). On an Intel CPU a missing device is a failure."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime_ep_openvino") is None:
+        pytest.skip("the OpenVINO plugin (fdl_keras[openvino], in the test extras) is absent")
+    from fdl_keras.errors import ProviderUnavailableError
+    from fdl_keras.export import onnx as onnx_export
+
+    try:
+        return onnx_export._openvino_device()
+    except ProviderUnavailableError as exc:
+        if onnx_export.cpu_vendor() == "Intel":
+            raise
+        pytest.skip(str(exc))

@@ -83,8 +83,24 @@ PROVIDERS = ("cpu", "openvino")
 OPENVINO_FIX = "pip install 'fdl_keras[openvino]' (the OpenVINO execution provider plugin)"
 
 
+_REGISTERED_PLUGINS: set[str] = set()
+
+
+def cpu_vendor() -> str:
+    """The CPU vendor onnxruntime reports ("Intel", "AMD", ...); "unknown" if it reports none."""
+    import onnxruntime as ort
+
+    for device in ort.get_ep_devices():
+        if device.device.type == ort.OrtHardwareDeviceType.CPU and device.device.vendor:
+            return device.device.vendor
+    return "unknown"
+
+
 def _openvino_device():
-    """The OpenVINO execution provider's CPU device, its plugin library registered once."""
+    """The OpenVINO execution provider's CPU device, its plugin library registered once.
+
+    The plugin offers devices on Intel hardware only: on an AMD CPU it registers and offers
+    none, which becomes a one-line :class:`ProviderUnavailableError` each time it is asked."""
     import onnxruntime as ort
 
     try:
@@ -95,13 +111,17 @@ def _openvino_device():
         ) from None
     name = plugin.get_ep_name()
     devices = [d for d in ort.get_ep_devices() if d.ep_name == name]
-    if not devices:
+    if not devices and name not in _REGISTERED_PLUGINS:
+        # onnxruntime refuses a second registration of a name, so a plugin that offered no
+        # device the first time is not registered again.
         ort.register_execution_provider_library(name, plugin.get_library_path())
+        _REGISTERED_PLUGINS.add(name)
         devices = [d for d in ort.get_ep_devices() if d.ep_name == name]
     cpus = [d for d in devices if d.ep_metadata.get("ov_device") == "CPU"]
     if not cpus:
         raise ProviderUnavailableError(
-            f"onnxruntime's OpenVINO provider has no CPU device: {OPENVINO_FIX}"
+            f"onnxruntime's OpenVINO provider offers no device for this {cpu_vendor()} CPU "
+            "(its plugin claims Intel hardware only): run it with provider 'cpu'"
         )
     return cpus[0]
 
