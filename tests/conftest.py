@@ -40,20 +40,36 @@ def require_mnist(mnist_available):
         pytest.skip("real MNIST not found: set FDL_DATA_DIR to a folder with mnist/ (see README)")
 
 
-@pytest.fixture
-def openvino_device():
-    """The OpenVINO provider's CPU device; skipped, with the reason, where the plugin is absent
-    or offers no device (on a non-Intel CPU). On an Intel CPU a missing device is a failure."""
+def _openvino_cpu_device():
+    """``(device, "")``, or ``(None, why)`` where the OpenVINO plugin is absent or offers no
+    device (on a non-Intel CPU). On an Intel CPU a missing device is a failure."""
     import importlib.util
 
     if importlib.util.find_spec("onnxruntime_ep_openvino") is None:
-        pytest.skip("the OpenVINO plugin (fdl_keras[openvino], in the test extras) is absent")
+        return None, "the OpenVINO plugin (fdl_keras[openvino], in the test extras) is absent"
     from fdl_keras.errors import ProviderUnavailableError
     from fdl_keras.export import onnx as onnx_export
 
     try:
-        return onnx_export._openvino_device()
+        return onnx_export._openvino_device(), ""
     except ProviderUnavailableError as exc:
         if onnx_export.cpu_vendor() == "Intel":
             raise
-        pytest.skip(str(exc))
+        return None, str(exc)
+
+
+@pytest.fixture
+def openvino_device():
+    """The OpenVINO provider's CPU device; skipped, with the reason, where the plugin is absent
+    or offers no device (on a non-Intel CPU). On an Intel CPU a missing device is a failure."""
+    device, reason = _openvino_cpu_device()
+    if device is None:
+        pytest.skip(reason)
+    return device
+
+
+@pytest.fixture
+def openvino_offered() -> bool:
+    """Whether the OpenVINO provider offers a CPU device here, for tests that check either its
+    results or its one-line refusal (an Intel CPU with the plugin must offer one)."""
+    return _openvino_cpu_device()[0] is not None

@@ -6,28 +6,10 @@ import sys
 
 import pytest
 
-from fdl_keras.errors import InvalidInputError, ProviderUnavailableError
+from fdl_keras.errors import InvalidInputError
 
 
-def _openvino_offered() -> bool:
-    """Whether onnxruntime's OpenVINO provider offers a CPU device here (an Intel CPU must)."""
-    from fdl_keras.export import onnx as onnx_export
-
-    try:
-        return bool(onnx_export._openvino_device())
-    except ProviderUnavailableError:
-        assert onnx_export.cpu_vendor() != "Intel" or not _plugin_installed()
-        return False
-
-
-def _plugin_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("onnxruntime_ep_openvino") is not None
-
-
-def test_fdl_bench_times_the_step_the_pipeline_and_every_runtime():
-    offered = _openvino_offered()
+def test_fdl_bench_times_the_step_the_pipeline_and_every_runtime(openvino_offered):
     result = subprocess.run(
         [sys.executable, "-m", "fdl_cli", "bench", "mnist_mlp", "--steps", "3", "--openvino"],
         capture_output=True,
@@ -39,11 +21,11 @@ def test_fdl_bench_times_the_step_the_pipeline_and_every_runtime():
     assert "mnist_mlp (classification), batch 128, training in float32" in out
     assert float(re.search(r"train step\s+([\d.]+) ms", out).group(1)) > 0
     assert re.search(r"steps/s fed from it [\d.]+ vs from memory [\d.]+ \(ratio [\d.]+\)", out)
-    runtimes = ["keras", "saved_model", "onnxruntime"] + ["onnxruntime_openvino"] * offered
+    runtimes = ["keras", "saved_model", "onnxruntime"] + ["onnxruntime_openvino"] * openvino_offered
     for runtime in runtimes:
         one, sixty_four = map(float, re.search(rf"{runtime}\s+([\d.]+)\s+([\d.]+)", out).groups())
         assert 0 < one and 0 < sixty_four
-    if offered:
+    if openvino_offered:
         diff = re.search(r"onnxruntime_openvino's largest difference from Keras: (\S+)", out)
         assert float(diff.group(1)) <= 1e-5  # float32 held on OpenVINO too
     else:  # no plugin, or no device for this CPU: the others are timed, the reason printed
