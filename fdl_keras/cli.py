@@ -63,6 +63,25 @@ def _check_name(name: str) -> None:
         raise unknown_model(name, names)
 
 
+def _check_arguments(args) -> None:
+    """The model source and input file a command reads must exist, and an export's tolerance
+    be a number >= 0: checked before TensorFlow loads (seconds), so a typo answers at once."""
+    from fdl_keras.errors import InvalidInputError
+    from fdl_keras.export import check_atol
+    from fdl_keras.runs import no_model_at
+
+    if getattr(args, "atol", None) is not None:
+        check_atol(args.atol)
+    source = getattr(args, "source", None)
+    if source is not None and not Path(source).exists():
+        raise no_model_at(source)
+    file = getattr(args, "file", None)
+    if file is not None and not Path(file).is_file():
+        raise InvalidInputError(
+            f"no input file at {file}; pass an existing file (`fdl {args.command} --help`)"
+        )
+
+
 def cmd_list(args) -> int:
     from fdl_keras.index import read_index
 
@@ -470,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "name", None) is not None:
             _check_name(args.name)  # from the index: no TensorFlow for a typo
+        _check_arguments(args)
         if args.func is not cmd_list:
             load_tensorflow(verbose=args.verbose)
         return args.func(args)

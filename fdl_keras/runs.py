@@ -299,6 +299,13 @@ def read_history(path: Path) -> dict[str, list[float]]:
     return columns
 
 
+def no_model_at(path: str | Path) -> InvalidInputError:
+    """The error for a model source (run dir or ``.keras`` file) that is not there."""
+    return InvalidInputError(
+        f"no model at {path}; pass a run dir from `fdl train` or a .keras file"
+    )
+
+
 def load_model_file(path: str | Path):
     """``keras.saving.load_model`` in safe mode, with one-line errors for a bad file."""
     import zipfile
@@ -307,9 +314,7 @@ def load_model_file(path: str | Path):
 
     path = Path(path)
     if not path.is_file():
-        raise InvalidInputError(
-            f"no model at {path}; pass a run dir from `fdl train` or a .keras file"
-        )
+        raise no_model_at(path)
     if not zipfile.is_zipfile(path):
         raise InvalidInputError(
             f"{path} is not a .keras archive (truncated, or not a model file); export it again "

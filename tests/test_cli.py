@@ -45,6 +45,38 @@ def test_unknown_model_and_missing_dataset_errors(tmp_path):
     assert "FDL_DATA_DIR" in line
 
 
+def test_errors_seen_in_the_arguments_come_before_tensorflow_loads(tmp_path):
+    """A mistyped name, a missing run or input file and a bad tolerance are refused in one
+    line each without importing TensorFlow (seconds per command), as `fdl list` runs."""
+    missing = str(tmp_path / "missing")
+    cases = [
+        (["list"], 0, None),
+        (["train", "mnist_cnm"], 2, "unknown model 'mnist_cnm'"),
+        (["evaluate", missing], 2, f"no model at {missing}; pass a run dir"),
+        (["export", missing, str(tmp_path / "out")], 2, f"no model at {missing};"),
+        (["export", str(tmp_path), "out", "--atol", "nan"], 2, "atol must be a finite number"),
+        (["tag", missing, "in.txt"], 2, f"no model at {missing};"),
+        (["explain", str(tmp_path), missing], 2, f"no input file at {missing}; pass an"),
+    ]
+    script = (
+        "import sys\n"
+        "from fdl_cli import main\n"
+        f"for argv, code, _ in {cases!r}:\n"
+        "    assert main(argv) == code, argv\n"
+        "    assert 'tensorflow' not in sys.modules, ('tensorflow loaded', argv)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stderr.splitlines()
+    expected = [fragment for _, _, fragment in cases if fragment]
+    assert len(lines) == len(expected), lines
+    for line, fragment in zip(lines, expected):
+        assert line.startswith("fdl: error: ") and fragment in line, (line, fragment)
+    assert not (tmp_path / "out").exists()
+
+
 def test_train_evaluate_export_round_trip(tmp_path):
     run_dir, out = tmp_path / "run", tmp_path / "export"
     result = fdl(

@@ -33,6 +33,15 @@ EXPORT_FILES = ("model.keras", "saved_model", "model.onnx", "report.json")
 _OLD_FAILED_FILES = ("saved_model.failed", "model.onnx.failed")
 
 
+def check_atol(atol: float) -> None:
+    """Raises :class:`InvalidInputError` unless ``atol`` is a finite number >= 0."""
+    if not (math.isfinite(atol) and atol >= 0):
+        raise InvalidInputError(
+            f"atol must be a finite number >= 0, got {atol}: leave it out for the default "
+            f"({ATOL:g}, or the model's own)"
+        )
+
+
 def export(
     model,
     directory: str | Path,
@@ -85,11 +94,7 @@ def export(
     if atol is None:
         declared = getattr(model, "export_atol", None)
         atol = ATOL if declared is None else declared
-    elif not (math.isfinite(atol) and atol >= 0):
-        raise InvalidInputError(
-            f"atol must be a finite number >= 0, got {atol}: leave it out for the default "
-            f"({ATOL:g}, or the model's own)"
-        )
+    check_atol(atol)
     directory = _checked_directory(directory)
     recover_export(directory)
     if sample is None:
