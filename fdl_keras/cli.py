@@ -54,13 +54,15 @@ def load_tensorflow(verbose: bool = False) -> None:
             os.close(devnull)
 
 
-def _check_name(name: str) -> None:
+def _check_name(name: str) -> dict:
+    """The static index's row of ``name``; an unknown name is refused (no TensorFlow needed)."""
     from fdl_keras.index import read_index
     from fdl_keras.registry import unknown_model
 
-    names = [r["name"] for r in read_index()]
-    if name not in names:
-        raise unknown_model(name, names)
+    rows = {r["name"]: r for r in read_index()}
+    if name not in rows:
+        raise unknown_model(name, list(rows))
+    return rows[name]
 
 
 def _check_arguments(args) -> None:
@@ -142,12 +144,18 @@ TRAIN_FLAGS = {
 }
 
 
-def cmd_train(args) -> int:
-    from fdl_keras.training import train
-
+def _train_options(args) -> dict:
+    """The :func:`fdl_keras.train` options the ``fdl train`` flags set (``None``: not given)."""
     options = {option: getattr(args, flag) for flag, option in TRAIN_FLAGS.items()}
     if args.no_augment:
         options["augment"] = False
+    return options
+
+
+def cmd_train(args) -> int:
+    from fdl_keras.training import train
+
+    options = _train_options(args)
     result = train(
         args.name,
         seed=args.seed,
@@ -488,7 +496,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if getattr(args, "name", None) is not None:
-            _check_name(args.name)  # from the index: no TensorFlow for a typo
+            row = _check_name(args.name)  # from the index: no TensorFlow for a typo
+            if args.func is cmd_train:
+                from fdl_keras.tasks import refuse_inapplicable
+
+                given = _train_options(args)
+                refuse_inapplicable(row["name"], row["family"], row["options"], given)
         _check_arguments(args)
         if args.func is not cmd_list:
             load_tensorflow(verbose=args.verbose)

@@ -1,8 +1,10 @@
 """A static index of the registry, so ``fdl list`` answers without importing TensorFlow.
 
 ``systems.json`` beside this file holds one row per registered system (name, chapter, data,
-target, summary). It is generated from the live registry by ``python -m fdl_keras.index`` and a
-test checks that it equals the registry, so it cannot go stale unnoticed.
+target, summary, family and the ``fdl train`` options the family takes, so ``fdl train`` refuses
+one that does not apply before TensorFlow loads). It is generated from the live registry by
+``python -m fdl_keras.index`` and a test checks that it equals the registry, so it cannot go
+stale unnoticed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def live_index() -> list[dict]:
             "data": s.source,
             "target": str(s.target) if s.target else "-",
             "summary": s.summary,
+            "family": s.task.label,
+            "options": sorted(s.task.options),
         }
         for s in list_models()
     ]

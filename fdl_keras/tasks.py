@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -600,11 +600,19 @@ def fit_images(images, shape: tuple) -> np.ndarray:
 
 def check_options(spec: ModelSpec, task: Task, given: Mapping[str, Any]) -> None:
     """Refuses, in one line, an option that does not apply to ``spec``'s family."""
+    refuse_inapplicable(spec.name, task.label, task.options, given)
+
+
+def refuse_inapplicable(
+    name: str, family: str, options: Collection[str], given: Mapping[str, Any]
+) -> None:
+    """Refuses, in one line, a ``given`` option (not ``None``) outside ``options``: the check of
+    :func:`check_options` on the names alone (``fdl train`` runs it from the static index)."""
     for option, value in given.items():
-        if value is not None and option not in task.options:
-            usable = ", ".join(sorted(task.options))
+        if value is not None and option not in options:
+            usable = ", ".join(sorted(options))
             raise InvalidInputError(
-                f"{spec.name} is a {task.label} system: {option!r} does not apply to it "
+                f"{name} is a {family} system: {option!r} does not apply to it "
                 f"(its options: {usable})"
             )
 

@@ -68,6 +68,14 @@ def test_book_classifier_targets_match_the_benchmark_table():
     assert [s.chapter for s in models] == sorted(s.chapter for s in models)  # `fdl list` order
 
 
+def test_the_static_index_equals_the_registry():
+    """`fdl list` and `fdl train`'s early checks read fdl_keras/systems.json, never TensorFlow:
+    it must hold every system as registered (regenerate it: python -m fdl_keras.index)."""
+    from fdl_keras.index import live_index, read_index
+
+    assert read_index() == live_index()
+
+
 def test_unknown_name_lists_closest_names():
     with pytest.raises(fdl_keras.UnknownModelError, match=r"did you mean mnist_cnn") as err:
         fdl_keras.build("mnist_cnm")
