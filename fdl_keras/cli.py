@@ -66,14 +66,19 @@ def _check_name(name: str) -> dict:
 
 
 def _check_arguments(args) -> None:
-    """The model source and input file a command reads must exist, and an export's tolerance
-    be a number >= 0: checked before TensorFlow loads (seconds), so a typo answers at once."""
+    """The model source and input file a command reads must exist, an export's tolerance be a
+    number >= 0 and a TFRecord folder be free: checked before TensorFlow loads (seconds), so a
+    typo answers at once."""
     from fdl_keras.errors import InvalidInputError
     from fdl_keras.export import check_atol
     from fdl_keras.runs import no_model_at
 
     if getattr(args, "atol", None) is not None:
         check_atol(args.atol)
+    if getattr(args, "func", None) is cmd_data_to_tfrecord:
+        from fdl_keras.data.tfrecord import check_shards_target
+
+        check_shards_target(args.directory, args.shards, args.overwrite)
     source = getattr(args, "source", None)
     if source is not None and not Path(source).exists():
         raise no_model_at(source)

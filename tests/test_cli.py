@@ -46,9 +46,9 @@ def test_unknown_model_and_missing_dataset_errors(tmp_path):
 
 
 def test_errors_seen_in_the_arguments_come_before_tensorflow_loads(tmp_path):
-    """A mistyped name, an option the family does not take, a missing run or input file and a
-    bad tolerance are refused in one line each without importing TensorFlow (seconds per
-    command), as `fdl list` runs."""
+    """A mistyped name, an option the family does not take, a missing run or input file, a bad
+    tolerance and a taken TFRecord folder are refused in one line each without importing
+    TensorFlow (seconds per command), as `fdl list` runs."""
     missing = str(tmp_path / "missing")
     cases = [
         (["list"], 0, None),
@@ -59,6 +59,8 @@ def test_errors_seen_in_the_arguments_come_before_tensorflow_loads(tmp_path):
         (["export", str(tmp_path), "out", "--atol", "nan"], 2, "atol must be a finite number"),
         (["tag", missing, "in.txt"], 2, f"no model at {missing};"),
         (["explain", str(tmp_path), missing], 2, f"no input file at {missing}; pass an"),
+        (["data", "to-tfrecord", "mnist", str(tmp_path)], 2, "exists; pass --overwrite"),
+        (["data", "to-tfrecord", "mnist", missing, "--shards", "0"], 2, "shards must be an"),
     ]
     script = (
         "import sys\n"

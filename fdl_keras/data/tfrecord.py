@@ -46,6 +46,22 @@ def shard_name(split: str, index: int, count: int) -> str:
     return f"{split}-{index:05d}-of-{count:05d}.tfrecord"
 
 
+def check_shards_target(directory: str | Path, shards: int, overwrite: bool = False) -> Path:
+    """``directory`` as a path once ``shards`` >= 1 and the folder is free (or ``overwrite``).
+
+    Raises:
+        InvalidInputError: ``shards`` < 1, or ``directory`` exists without ``overwrite``.
+    """
+    if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+        raise InvalidInputError(f"shards must be an integer >= 1, got {shards!r}")
+    directory = Path(directory)
+    if directory.exists() and not overwrite:
+        raise InvalidInputError(
+            f"{directory} exists; pass --overwrite to replace it, or choose another folder"
+        )
+    return directory
+
+
 def write_tfrecords(
     name: str,
     directory: str | Path,
@@ -64,13 +80,7 @@ def write_tfrecords(
     """
     import tensorflow as tf
 
-    if not isinstance(shards, int) or shards < 1:
-        raise InvalidInputError(f"shards must be an integer >= 1, got {shards!r}")
-    directory = Path(directory)
-    if directory.exists() and not overwrite:
-        raise InvalidInputError(
-            f"{directory} exists; pass --overwrite to replace it, or choose another folder"
-        )
+    directory = check_shards_target(directory, shards, overwrite)
     data = load_dataset(name, batch_size=batch_size, seed=seed, limit=limit, augment=None)
     data.set_epoch(0)
     partial = directory.with_name(f".{directory.name}.partial-{os.getpid()}")
