@@ -157,6 +157,20 @@ def _train_options(args) -> dict:
     return options
 
 
+def _check_train_values(options: dict) -> None:
+    """The counts and learning rate given to ``fdl train``, checked as its trainers check them
+    (before TensorFlow loads)."""
+    from fdl_keras.data.registry import check_limit
+    from fdl_keras.tasks import check_count, check_learning_rate
+
+    for what in ("epochs", "steps", "eval_every", "batch_size"):
+        if options.get(what) is not None:
+            check_count(what, options[what])
+    check_limit(options.get("limit"))
+    if options.get("learning_rate") is not None:
+        check_learning_rate(options["learning_rate"])
+
+
 def cmd_train(args) -> int:
     from fdl_keras.training import train
 
@@ -507,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 given = _train_options(args)
                 refuse_inapplicable(row["name"], row["family"], row["options"], given)
+                _check_train_values(given)
         _check_arguments(args)
         if args.func is not cmd_list:
             load_tensorflow(verbose=args.verbose)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import numbers
 from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -542,6 +543,13 @@ def check_learning_rate(lr: float) -> None:
         raise InvalidInputError(f"learning rate must be a finite number > 0, got {lr}")
 
 
+def check_count(what: str, value: Any) -> int:
+    """``value`` as an ``int`` when it is an integer >= 1 (epochs, steps, batch size ...)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InvalidInputError(f"{what} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
 def outputs_probabilities(model) -> bool:
     """True when the model's first output comes from a softmax or sigmoid (probabilities), False
     for logits, so the loss can set ``from_logits`` from the head."""
@@ -625,6 +633,7 @@ __all__ = [
     "ReinforcementLearning",
     "StyleTransfer",
     "Task",
+    "check_count",
     "check_options",
     "noise_sample",
 ]

@@ -46,14 +46,18 @@ def test_unknown_model_and_missing_dataset_errors(tmp_path):
 
 
 def test_errors_seen_in_the_arguments_come_before_tensorflow_loads(tmp_path):
-    """A mistyped name, an option the family does not take, a missing run or input file, a bad
-    tolerance and a taken TFRecord folder are refused in one line each without importing
-    TensorFlow (seconds per command), as `fdl list` runs."""
+    """A mistyped name, an option the family does not take, a count below 1, a bad learning
+    rate, a missing run or input file, a bad tolerance and a taken TFRecord folder are refused
+    in one line each without importing TensorFlow (seconds per command), as `fdl list` runs."""
     missing = str(tmp_path / "missing")
     cases = [
         (["list"], 0, None),
         (["train", "mnist_cnm"], 2, "unknown model 'mnist_cnm'"),
         (["train", "ppo_cartpole", "--epochs", "3"], 2, "'epochs' does not apply to it"),
+        (["train", "ppo_cartpole", "--steps", "0"], 2, "steps must be an integer >= 1, got 0"),
+        (["train", "mnist_mlp", "--batch-size", "0"], 2, "batch_size must be an integer >= 1"),
+        (["train", "mnist_mlp", "--limit", "-5"], 2, "limit must be >= 1 training examples"),
+        (["train", "mnist_mlp", "--learning-rate", "nan"], 2, "learning rate must be a finite"),
         (["evaluate", missing], 2, f"no model at {missing}; pass a run dir"),
         (["export", missing, str(tmp_path / "out")], 2, f"no model at {missing};"),
         (["export", str(tmp_path), "out", "--atol", "nan"], 2, "atol must be a finite number"),

@@ -147,6 +147,12 @@ def get_provider(name: str) -> Provider:
     )
 
 
+def check_limit(limit: int | None) -> None:
+    """Refuses a ``limit`` (training examples to keep) below 1; ``None`` keeps them all."""
+    if limit is not None and limit < 1:
+        raise InvalidInputError(f"limit must be >= 1 training examples, got {limit}")
+
+
 def load_dataset(
     name: str,
     *,
@@ -187,8 +193,7 @@ def load_dataset(
     provider = get_provider(name)
     if batch_size < 1:
         raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
-    if limit is not None and limit < 1:
-        raise InvalidInputError(f"limit must be >= 1 training examples, got {limit}")
+    check_limit(limit)
     if not 0.0 <= validation_fraction < 1.0:
         raise InvalidInputError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
     if limit is None and config.fast_mode():

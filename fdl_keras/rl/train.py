@@ -41,6 +41,7 @@ from fdl_keras.runs import (
     write_json,
     write_metrics,
 )
+from fdl_keras.tasks import check_count
 from fdl_keras.training.progress import ProgressLine
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def _agent_arguments(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, A
     }
     for option, argument in (("steps", "total_steps"), ("eval_every", "eval_every")):
         if option in given:
-            arguments[argument] = _check_count(option, given[option])
+            arguments[argument] = check_count(option, given[option])
     if "environment" in given:
         if not isinstance(given["environment"], str) or not given["environment"]:
             raise InvalidInputError(
@@ -134,12 +135,6 @@ def _agent_arguments(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, A
     if overrides:
         arguments["network"] = _network_setting(spec, overrides)
     return arguments
-
-
-def _check_count(what: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise InvalidInputError(f"{what} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def _check_learning_rate(spec: ModelSpec, value: Any) -> float:
@@ -191,7 +186,7 @@ def evaluate_policy(
     """
     from fdl_keras.tasks import builder_accepts
 
-    episodes = TEST_EPISODES if episodes is None else _check_count("episodes", episodes)
+    episodes = TEST_EPISODES if episodes is None else check_count("episodes", episodes)
     model_args = settings.get("model_args") or builder_accepts(spec.builder, model.get_config())
     network = {k: v for k, v in model_args.items() if k not in ENVIRONMENT_ARGS}
     agent = make_agent(
@@ -344,8 +339,8 @@ class _Plan:
             )
         for what in ("checkpoint_every", "log_every"):
             if getattr(self, what) is not None:
-                _check_count(what, getattr(self, what))
-        _check_count("test_episodes", self.test_episodes)
+                check_count(what, getattr(self, what))
+        check_count("test_episodes", self.test_episodes)
 
 
 @dataclass

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from fdl_keras import config
-from fdl_keras.errors import InvalidInputError, TrainingDivergedError
+from fdl_keras.errors import TrainingDivergedError
 from fdl_keras.registry import ModelSpec, get_spec
 from fdl_keras.runs import HISTORY_FILE, MODEL_FILE, claim_run, trim_history, write_metrics
-from fdl_keras.tasks import FIT_OPTIONS, check_learning_rate
+from fdl_keras.tasks import FIT_OPTIONS, check_count, check_learning_rate
 from fdl_keras.training.backup import EpochBackup
 from fdl_keras.training.callbacks import NaNGuard, run_callbacks
 from fdl_keras.training.precision import (
@@ -307,9 +307,7 @@ def _plan(spec: ModelSpec, options: dict[str, Any]) -> FitPlan:
     epochs = options.get("epochs", FAST_EPOCHS if fast else fit.epochs)
     batch_size = options.get("batch_size", fit.batch_size)
     learning_rate = options.get("learning_rate", fit.learning_rate)
-    for what, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(value, int) or value < 1:
-            raise InvalidInputError(f"{what} must be an integer >= 1, got {value}")
+    epochs, batch_size = check_count("epochs", epochs), check_count("batch_size", batch_size)
     check_learning_rate(learning_rate)
     augment = options.get("augment")
     augment = fit.augment if augment in (None, True) else (augment or None)
