@@ -142,6 +142,39 @@ def test_onnx_conversion_copies_no_graph_and_is_redone_guarded_when_a_pass_fails
     assert CATCH_ERRORS_VARIABLE not in os.environ
 
 
+def test_onnx_conversion_writes_each_node_to_protobuf_once(tiny_cnn, tmp_path, monkeypatch):
+    """tf2onnx writes every node (a constant's weights included) to protobuf after each of its
+    optimiser passes; the package's conversion writes each at most twice (when tf2onnx's
+    translation ends, and when the model is built), and still matches Keras. A plain tf2onnx
+    call in the same process keeps tf2onnx's own way."""
+    from collections import Counter
+
+    import tensorflow as tf
+    import tf2onnx
+    from tf2onnx.graph import Node
+
+    from fdl_keras.export.onnx import export_onnx, input_signature, onnx_runner
+
+    writes, real_update = Counter(), Node.update_proto
+
+    def counting_update(node, *args, **kwargs):
+        writes[id(node)] += 1
+        return real_update(node, *args, **kwargs)
+
+    monkeypatch.setattr(Node, "update_proto", counting_update)
+    sample = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    (onnx_out,) = onnx_runner(export_onnx(tiny_cnn, tmp_path / "model.onnx"))([sample])
+    assert writes and max(writes.values()) <= 2, writes.most_common(3)
+    once = sum(writes.values())
+    assert np.abs(onnx_out - np.asarray(tiny_cnn(sample, training=False))).max() <= 1e-5
+
+    writes.clear()
+    serve = tf.function(lambda x: tiny_cnn(x, training=False))
+    tf2onnx.convert.from_function(serve, input_signature=input_signature(tiny_cnn), opset=17)
+    # tf2onnx's way: after every pass of every round, on a copy of the graph each time.
+    assert sum(writes.values()) > 5 * once, (sum(writes.values()), once)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [s.name for s in fdl_keras.list_models()])
 def test_every_entry_exports_at_its_default_config_with_no_sample(name, tmp_path):

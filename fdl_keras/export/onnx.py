@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -54,12 +55,16 @@ def export_onnx(model, path: str | Path, *, opset: int = DEFAULT_OPSET) -> Path:
 # the name is in os.environ, then compares the name, not the value, to "TRUE").
 CATCH_ERRORS_VARIABLE = "TF2ONNX_CATCH_ERRORS"
 
+# The conversion in this thread that writes its graph to protobuf once (see _write_once).
+_ONE_WRITE = threading.local()
+
 
 def _convert(serve, signature, opset: int):
-    """``tf2onnx.convert.from_function`` without the copy before each optimiser pass.
+    """``tf2onnx.convert.from_function`` without the copy before each optimiser pass, and with
+    the graph written to protobuf once instead of after every pass (:func:`_write_once`).
 
-    If the conversion raises, it is redone the guarded way: a failing pass is skipped, as
-    tf2onnx does by default, and any other failure raises tf2onnx's own error there. A
+    If the conversion raises, it is redone the guarded way, as tf2onnx runs it by default: a
+    failing pass is skipped, and any other failure raises tf2onnx's own error there. A
     ``TF2ONNX_CATCH_ERRORS`` the user set is left to tf2onnx. The variable is process-wide, so
     conversions running at once in other threads also go without the copies meanwhile."""
     import tf2onnx
@@ -69,14 +74,57 @@ def _convert(serve, signature, opset: int):
 
     if CATCH_ERRORS_VARIABLE in os.environ:
         return convert()
+    _write_once()
     os.environ[CATCH_ERRORS_VARIABLE] = "FALSE"
+    _ONE_WRITE.armed = True
     try:
         return convert()
     except Exception:  # noqa: BLE001 - a pass that raises: redo it guarded below
         pass
     finally:
+        _ONE_WRITE.armed = False
         del os.environ[CATCH_ERRORS_VARIABLE]
     return convert()
+
+
+def _write_once() -> None:
+    """Makes tf2onnx (1.17) write the graph it optimises to protobuf once, in the ``make_graph``
+    that builds the model, rather than also after each of its optimiser passes.
+
+    Each of those writes copies every node's attributes into the node's protobuf, the weights
+    of every constant included (ResNet-50's 100 MB about 25 times a conversion), and no pass
+    reads them: passes work on tf2onnx's own node lists and attribute dictionaries, and
+    ``make_graph`` writes everything again before building the model. tf2onnx has no switch for
+    it, so this wraps two of its functions, once per process: ``optimizer.optimize_graph``
+    marks the graph it optimises, and ``Graph.update_proto`` skips that graph (not the bodies
+    of its loops) while the passes run. Only a conversion armed by :func:`_convert`, in its own
+    thread and on the unguarded path, is affected; other tf2onnx calls run as before. Every
+    export still checks the ONNX model against Keras (:func:`fdl_keras.export.export`).
+    Written by hand: tf2onnx offers no such option."""
+    from tf2onnx import optimizer
+    from tf2onnx.graph import Graph
+
+    if getattr(optimizer.optimize_graph, "writes_once", False):
+        return
+    update_proto, optimize_graph = Graph.update_proto, optimizer.optimize_graph
+
+    def update_proto_unless_optimising(self, *args, **kwargs):
+        if self is getattr(_ONE_WRITE, "graph", None):
+            return None
+        return update_proto(self, *args, **kwargs)
+
+    def optimize_graph_writing_once(graph, catch_errors=True, optimizers=None):
+        if catch_errors or not getattr(_ONE_WRITE, "armed", False):
+            return optimize_graph(graph, catch_errors, optimizers=optimizers)
+        _ONE_WRITE.graph = graph
+        try:
+            return optimize_graph(graph, catch_errors, optimizers=optimizers)
+        finally:
+            _ONE_WRITE.graph = None
+
+    optimize_graph_writing_once.writes_once = True
+    Graph.update_proto = update_proto_unless_optimising
+    optimizer.optimize_graph = optimize_graph_writing_once
 
 
 PROVIDERS = ("cpu", "openvino")
