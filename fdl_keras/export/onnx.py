@@ -104,6 +104,8 @@ def _write_once() -> None:
     from tf2onnx import optimizer
     from tf2onnx.graph import Graph
 
+    if not hasattr(optimizer, "optimize_graph") or not hasattr(Graph, "update_proto"):
+        return  # another tf2onnx layout: convert its own way
     if getattr(optimizer.optimize_graph, "writes_once", False):
         return
     update_proto, optimize_graph = Graph.update_proto, optimizer.optimize_graph
