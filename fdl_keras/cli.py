@@ -66,20 +66,22 @@ def _check_name(name: str) -> dict:
 
 
 def _check_arguments(args) -> None:
-    """``fdl train``'s options must apply to the family and be in range, the model source and
-    input file a command reads must exist, an export's tolerance be a number >= 0 and a
-    TFRecord folder be free: checked before TensorFlow loads (seconds), so a typo answers at
-    once."""
+    """A system's name must be registered, ``fdl train``'s options apply to its family and be
+    in range, the model source and input file a command reads exist, an export's tolerance be
+    a number >= 0 and a TFRecord folder be free: checked from the static index before
+    TensorFlow loads (seconds), so a typo answers at once."""
     from fdl_keras.errors import InvalidInputError
     from fdl_keras.export import check_atol
     from fdl_keras.runs import no_model_at
 
-    if getattr(args, "func", None) is cmd_train:
-        from fdl_keras.tasks import refuse_inapplicable
+    if getattr(args, "name", None) is not None:
+        row = _check_name(args.name)
+        if args.func is cmd_train:
+            from fdl_keras.tasks import refuse_inapplicable
 
-        row, given = _check_name(args.name), _train_options(args)
-        refuse_inapplicable(row["name"], row["family"], row["options"], given)
-        _check_train_values(given)
+            given = _train_options(args)
+            refuse_inapplicable(row["name"], row["family"], row["options"], given)
+            _check_train_values(given)
     if getattr(args, "atol", None) is not None:
         check_atol(args.atol)
     if getattr(args, "func", None) is cmd_data_to_tfrecord:
@@ -521,8 +523,6 @@ def main(argv: list[str] | None = None) -> int:
     from fdl_keras.errors import FdlError
 
     try:
-        if getattr(args, "name", None) is not None:
-            _check_name(args.name)  # from the index: no TensorFlow for a typo
         _check_arguments(args)
         if args.func is not cmd_list:
             load_tensorflow(verbose=args.verbose)
