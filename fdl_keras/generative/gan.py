@@ -230,8 +230,16 @@ class GAN(GenerativeModel):
             g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
         )
         if self.built:
-            self.d_optimizer.build(self.discriminator.trainable_variables)
-            self.g_optimizer.build(self.generator.trainable_variables)
+            for attribute, variables in self.optimizer_variables().items():
+                getattr(self, attribute).build(variables)
+
+    def optimizer_variables(self) -> dict[str, list]:
+        """Each optimizer's attribute and the variables it trains: the discriminator's and the
+        generator's own (not the model's whole list, which ``optimizer`` would get)."""
+        return {
+            "d_optimizer": self.discriminator.trainable_variables,
+            "g_optimizer": self.generator.trainable_variables,
+        }
 
     def train_step(self, data):
         real = image_tensor(data)

@@ -87,21 +87,27 @@ def precision_policy(name: str) -> Iterator[None]:
 
 
 def float32_copy(model, build):
-    """``build()`` (under float32) holding ``model``'s weights and, where they match, the state
-    of its optimizer (the inner one of a ``LossScaleOptimizer``)."""
+    """``build()`` (under float32) holding ``model``'s weights and the state of each of its
+    optimizers (the inner one of a ``LossScaleOptimizer``): ``optimizer`` over the trainable
+    variables, or those the model names in ``optimizer_variables()`` (a GAN's two)."""
     import keras
 
     with precision_policy("float32"):
         copy = build()
     copy.set_weights(model.get_weights())
-    optimizer = getattr(model, "optimizer", None)
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        optimizer = optimizer.inner_optimizer
-    if optimizer is not None and getattr(copy, "optimizer", None) is not None:
-        target = copy.optimizer
+    if getattr(copy, "optimizer", None) is None:  # not compiled: no optimizer state to carry
+        return copy
+    named = getattr(copy, "optimizer_variables", None)
+    targets = named() if named is not None else {"optimizer": copy.trainable_variables}
+    for attribute, variables in targets.items():
+        source, target = getattr(model, attribute, None), getattr(copy, attribute, None)
+        if isinstance(source, keras.optimizers.LossScaleOptimizer):
+            source = source.inner_optimizer
+        if source is None or target is None or not source.built:
+            continue
         if not target.built:
-            target.build(copy.trainable_variables)
-        if [v.shape for v in target.variables] == [v.shape for v in optimizer.variables]:
-            for mine, theirs in zip(target.variables, optimizer.variables):
+            target.build(variables)
+        if [v.shape for v in target.variables] == [v.shape for v in source.variables]:
+            for mine, theirs in zip(target.variables, source.variables):
                 mine.assign(theirs)
     return copy
