@@ -225,13 +225,13 @@ def _pipeline(spec, model, batch: int, steps: int) -> dict[str, float]:
     for element in train.take(steps):
         count += int(np.shape(element[0] if isinstance(element, tuple) else element)[0])
     pipeline_rate = count / (time.perf_counter() - start)
-    model.fit(train.take(2), verbose=0)  # traces the train function
+    model.fit(train.take(2), shuffle=False, verbose=0)  # traces the train function
     start = time.perf_counter()
-    model.fit(train.take(steps), verbose=0)
+    model.fit(train.take(steps), shuffle=False, verbose=0)
     fed = steps / (time.perf_counter() - start)
-    model.fit(batches.take(2), verbose=0)
+    model.fit(batches.take(2), shuffle=False, verbose=0)
     start = time.perf_counter()
-    model.fit(batches.take(steps), verbose=0)
+    model.fit(batches.take(steps), shuffle=False, verbose=0)
     memory = steps / (time.perf_counter() - start)
     return {
         "pipeline_examples_per_s": pipeline_rate,
