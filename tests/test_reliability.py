@@ -57,12 +57,17 @@ def digest(folder):
 
 @pytest.mark.parametrize(
     "name, extra",
-    [("mnist_mlp", {}), ("mnist_cnn", {"filters": (4, 8), "dense_units": 16})],
-    ids=["mlp-dropout", "cnn-augmented"],
+    [
+        ("mnist_mlp", {}),
+        ("mnist_cnn", {"filters": (4, 8), "dense_units": 16}),
+        ("dcgan", {"limit": 512}),
+    ],
+    ids=["mlp-dropout", "cnn-augmented", "gan-two-optimizers"],
 )
 def test_a_run_killed_after_an_epoch_resumes_bit_identically(name, extra, tmp_path):
     """Dropout's generator, the optimizer's slots and step, the shuffle order and the
-    augmentation keys all continue where the killed run stopped."""
+    augmentation keys all continue where the killed run stopped; a GAN's two optimizers each
+    get back their own slots (they were built over the whole model and lost them)."""
     settings = {**SETTINGS, **extra}
     if name == "mnist_cnn":
         settings["augment"] = "shift"

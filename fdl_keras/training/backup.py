@@ -32,22 +32,23 @@ def seed_states(model) -> list:
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
 
 
-def optimizers(model) -> list:
-    """Every optimizer a model trains with (``model.optimizer``, or a GAN's two)."""
-    found = [getattr(model, "optimizer", None)]
-    found += [v for k, v in vars(model).items() if k.endswith("_optimizer")]
-    return [o for o in found if isinstance(o, keras.optimizers.Optimizer)]
+def optimizer_variables(model) -> dict[str, list]:
+    """Each optimizer's attribute on ``model`` and the variables it trains: those the model
+    names in ``optimizer_variables()`` (a GAN: each network's optimizer over that network),
+    else ``optimizer`` over every trainable variable."""
+    named = getattr(model, "optimizer_variables", None)
+    if callable(named):
+        return named()
+    return {"optimizer": model.trainable_variables}
 
 
 def build_optimizers(model) -> None:
-    """Builds unbuilt optimizers so a restore can load their slots (Keras skips them otherwise)."""
-    builder = getattr(model, "build_optimizers", None)
-    if callable(builder):
-        builder()
-        return
-    for optimizer in optimizers(model):
-        if not optimizer.built:
-            optimizer.build(model.trainable_variables)
+    """Builds unbuilt optimizers over their own variables, so that a restore loads their slots
+    (Keras skips an optimizer whose variables differ in number from the file's)."""
+    for attribute, variables in optimizer_variables(model).items():
+        optimizer = getattr(model, attribute, None)
+        if isinstance(optimizer, keras.optimizers.Optimizer) and not optimizer.built:
+            optimizer.build(variables)
 
 
 class EpochBackup(keras.callbacks.Callback):

@@ -92,14 +92,14 @@ def float32_copy(model, build):
     variables, or those the model names in ``optimizer_variables()`` (a GAN's two)."""
     import keras
 
+    from fdl_keras.training.backup import optimizer_variables
+
     with precision_policy("float32"):
         copy = build()
     copy.set_weights(model.get_weights())
     if getattr(copy, "optimizer", None) is None:  # not compiled: no optimizer state to carry
         return copy
-    named = getattr(copy, "optimizer_variables", None)
-    targets = named() if named is not None else {"optimizer": copy.trainable_variables}
-    for attribute, variables in targets.items():
+    for attribute, variables in optimizer_variables(copy).items():
         source, target = getattr(model, attribute, None), getattr(copy, attribute, None)
         if isinstance(source, keras.optimizers.LossScaleOptimizer):
             source = source.inner_optimizer
