@@ -129,7 +129,9 @@ def main() -> None:
             stop = StopAfter(args.more_minutes * 60)
             history = model.fit(
                 model.training_data(data.train, seed=args.seed + 100),
-                validation_data=model.training_data(data.validation, seed=args.seed + 101),
+                validation_data=model.training_data(
+                    data.validation, seed=args.seed + 101, fresh=False
+                ),
                 epochs=args.epochs or 100,
                 callbacks=[stop],
                 verbose=2,

@@ -359,10 +359,14 @@ class Generative(FitTask):
         )
 
     def pairs(self, spec, model, data, seed=0):
-        # Seeded apart, so a VAE's stochastic binarisation differs between the splits.
+        # Seeded apart, so a VAE's stochastic binarisation differs between the splits; new
+        # on every training epoch, the same on every pass over validation and test.
         splits = (data.train, data.validation, data.test)
         return tuple(
-            s and model.training_data(s, seed=seed + i, order=data.order if i == 0 else None)
+            s
+            and model.training_data(
+                s, seed=seed + i, order=data.order if i == 0 else None, fresh=i == 0
+            )
             for i, s in enumerate(splits)
         )
 

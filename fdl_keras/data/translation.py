@@ -196,10 +196,13 @@ def pad_pairs(sources, targets) -> tuple:
     return (source, target[:, :-1]), target[:, 1:]
 
 
-def _pipeline(sources, targets, batch_size: int, *, shuffle_seed: int | None):
-    """Length-bucketed ``((source, target_in), target_out)`` batches (shuffled when seeded)."""
+def _pipeline(sources, targets, batch_size: int, *, shuffle_seed: int | None, order=None):
+    """Length-bucketed ``((source, target_in), target_out)`` batches, shuffled when seeded: in
+    epoch ``e``'s order of ``order`` (an :class:`~fdl_keras.data.pipeline.EpochOrder`), so that
+    a resumed run sees the batches the uninterrupted one saw."""
     import tensorflow as tf
 
+    from fdl_keras.data.pipeline import shuffled_indices
     from fdl_keras.sequence.subwords import BOS_ID, EOS_ID
 
     def padded(rows):
@@ -216,10 +219,11 @@ def _pipeline(sources, targets, batch_size: int, *, shuffle_seed: int | None):
         padded([[BOS_ID, *t, EOS_ID] for t in targets]),
     )
     src, src_len, tgt, tgt_len = (tf.constant(a) for a in (src, src_len, tgt, tgt_len))
-    # Shuffling indices (not padded rows) keeps the full-size shuffle buffer cheap.
-    data = tf.data.Dataset.range(len(sources))
+    # Shuffling indices (not padded rows) keeps the full-size shuffle cheap.
     if shuffle_seed is not None:
-        data = data.shuffle(len(sources), seed=shuffle_seed, reshuffle_each_iteration=True)
+        data = shuffled_indices(len(sources), shuffle_seed, order).map(lambda key, i: i)
+    else:
+        data = tf.data.Dataset.range(len(sources))
 
     def row(i):
         i = tf.cast(i, tf.int32)
@@ -271,9 +275,15 @@ def _load(
         rows = keep.get(split, np.arange(len(pairs)))
         texts[split] = ([pairs[i][0] for i in rows], [pairs[i][1] for i in rows])
         kept_ids[split] = tuple([ids[split][side][i] for i in rows] for side in (0, 1))
+    from fdl_keras.data.pipeline import EpochOrder
+
+    order = EpochOrder()
     pipelines = {
         split: _pipeline(
-            *kept_ids[split], batch_size, shuffle_seed=seed if split == "train" else None
+            *kept_ids[split],
+            batch_size,
+            shuffle_seed=seed if split == "train" else None,
+            order=order,
         )
         for split in splits
     }
@@ -293,6 +303,7 @@ def _load(
         pipelines["validation"],
         pipelines["test"],
         info,
+        order=order,
         tokenizers=tokenizers,
         texts=texts,
         ids=kept_ids,

@@ -41,10 +41,11 @@ class GenerativeModel(OptimizerOnlyCompileConfig, ConfigModel):
         ]
         return arrays[0] if len(arrays) == 1 else arrays
 
-    def training_data(self, dataset, seed: int = 0, order=None):
+    def training_data(self, dataset, seed: int = 0, order=None, fresh: bool = True):
         """Maps a ``(images, labels)`` pipeline to what ``fit`` expects: images in [0, 1]
-        (``seed`` and ``order``, the pipeline's ``EpochOrder``, seed a subclass's noise)."""
-        del seed, order
+        (``seed`` and ``order``, the pipeline's ``EpochOrder``, seed a subclass's noise;
+        ``fresh``: new noise on every pass, for training, else the same on each)."""
+        del seed, order, fresh
         return dataset.map(lambda images, labels: images)
 
 

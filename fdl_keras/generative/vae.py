@@ -249,10 +249,14 @@ class VAE(GenerativeModel):
         log_likelihood, kl = self.elbo_terms(image_tensor(data), seed=self._seed())
         return self._track(-tf.reduce_mean(log_likelihood - kl), log_likelihood, kl)
 
-    def training_data(self, dataset, seed: int = 0, order=None):
+    def training_data(self, dataset, seed: int = 0, order=None, fresh: bool = True):
         """Binary images for ``fit``: a fresh stochastic binarisation every epoch (a function
-        of the epoch when ``order``, the pipeline's ``EpochOrder``, is given)."""
-        return binarize(dataset, seed=seed, resample_each_epoch=True, order=order).map(
+        of the epoch when ``order``, the pipeline's ``EpochOrder``, is given), or with
+        ``fresh=False`` the same binary images on every pass (validation and test: their
+        losses compare across epochs, and a resumed run validates on the images the
+        uninterrupted one did)."""
+        order = order if fresh else None
+        return binarize(dataset, seed=seed, resample_each_epoch=fresh, order=order).map(
             lambda x, y: x
         )
 

@@ -106,8 +106,9 @@ class WordDropout(keras.layers.Layer):
 class BestValidationWeights(keras.callbacks.Callback):
     """Puts back, when training ends, the weights of the epoch with the highest ``monitor``
     (validation accuracy): with 1,620 training reviews the model fits them within a few epochs
-    and later epochs only memorise. Does nothing when there is no validation split. A resumed
-    run picks the best of the epochs it trained after resuming.
+    and later epochs only memorise. Does nothing when there is no validation split. Its state
+    is part of a run's epoch backup (:meth:`backup_state`), so a resumed run picks the best of
+    all the epochs, as the uninterrupted run does.
     """
 
     def __init__(self, monitor: str = "val_accuracy"):
@@ -126,6 +127,19 @@ class BestValidationWeights(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+    def backup_state(self) -> list[np.ndarray]:
+        """``[[best value, best epoch]]`` and the best epoch's weights (none before one)."""
+        epoch = -1 if self.best_epoch is None else self.best_epoch
+        return [np.array([self.best, epoch], np.float64), *(self.best_weights or [])]
+
+    def restore_backup_state(self, arrays: list[np.ndarray]) -> None:
+        if not arrays:  # a backup written before this state was kept
+            return
+        best, epoch = (float(v) for v in arrays[0])
+        self.best = best
+        self.best_epoch = None if epoch < 0 else int(epoch)
+        self.best_weights = [np.asarray(a) for a in arrays[1:]] or None
 
 
 class SentimentTask(TextClassificationTask):

@@ -4,7 +4,9 @@ Keras' ``BackupAndRestore`` restores weights after the optimizer has been built 
 slots were skipped), keeps one file (a kill while writing it tears the only backup), and leaves
 dropout's random-generator state out. :class:`EpochBackup` writes, at every epoch end,
 ``backup/epoch-NNNN.weights.h5`` (weights and every optimizer's state, through Keras) and
-``backup/epoch-NNNN.rng.npz`` (the states of the model's ``SeedGenerator`` s), each to a
+``backup/epoch-NNNN.rng.npz`` (the states of the model's ``SeedGenerator`` s, and of every
+callback that keeps training state: one with ``backup_state()`` and
+``restore_backup_state(arrays)``, such as the sentiment task's best-epoch weights), each to a
 temporary name first and then renamed, keeps the newest two, and :meth:`restore` falls back to
 the older one when the newer is damaged. With the pipeline's per-epoch order
 (:class:`fdl_keras.data.pipeline.EpochOrder`), a run killed after epoch ``k`` and started again
@@ -59,12 +61,17 @@ class EpochBackup(keras.callbacks.Callback):
             finishes.
         order: the training pipeline's :class:`~fdl_keras.data.pipeline.EpochOrder` (or None),
             set to each epoch as it begins.
+        stateful: callbacks whose state is backed up with the model's (each has
+            ``backup_state() -> list of arrays`` and ``restore_backup_state(arrays)``); they
+            must come before this callback in ``fit``'s list, so that an epoch's backup holds
+            what they made of that epoch.
     """
 
-    def __init__(self, directory: str | Path, order=None):
+    def __init__(self, directory: str | Path, order=None, stateful=()):
         super().__init__()
         self.directory = Path(directory)
         self.order = order
+        self.stateful = list(stateful)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.order is not None:
@@ -77,7 +84,14 @@ class EpochBackup(keras.callbacks.Callback):
         partial = stem.with_name(stem.name + ".partial.weights.h5")
         self.model.save_weights(partial)
         rng_partial = stem.with_name(stem.name + ".partial.rng.npz")
-        np.savez(rng_partial, *[np.asarray(v.numpy()) for v in seed_states(self.model)])
+        callbacks = {
+            f"callback{i}_{j}": np.asarray(array)
+            for i, callback in enumerate(self.stateful)
+            for j, array in enumerate(callback.backup_state())
+        }
+        np.savez(
+            rng_partial, *[np.asarray(v.numpy()) for v in seed_states(self.model)], **callbacks
+        )
         os.replace(rng_partial, stem.with_suffix(".rng.npz"))
         os.replace(partial, stem.with_suffix(".weights.h5"))  # last: marks the epoch complete
         for old in self.saved()[KEEP:]:
@@ -107,12 +121,19 @@ class EpochBackup(keras.callbacks.Callback):
             try:
                 model.load_weights(path)
                 with np.load(path.with_name(path.name.replace(".weights.h5", ".rng.npz"))) as f:
-                    values = [f[f"arr_{i}"] for i in range(len(f.files))]
+                    count = sum(name.startswith("arr_") for name in f.files)
+                    values = [f[f"arr_{i}"] for i in range(count)]
+                    saved = [
+                        [f[n] for n in sorted(_of(f.files, f"callback{i}_"), key=_index)]
+                        for i in range(len(self.stateful))
+                    ]
                 states = seed_states(model)
                 if len(values) != len(states):
                     raise ValueError(f"{len(values)} generator states for {len(states)}")
                 for variable, value in zip(states, values):
                     variable.assign(value)
+                for callback, arrays in zip(self.stateful, saved):
+                    callback.restore_backup_state(arrays)
             except Exception as exc:  # noqa: BLE001 - h5py, zipfile and shape errors alike
                 damaged.append(f"{path.name} ({type(exc).__name__})")
                 continue
@@ -123,3 +144,11 @@ class EpochBackup(keras.callbacks.Callback):
             f"every backup in {self.directory} is damaged ({'; '.join(damaged)}); delete "
             f"{self.directory} to start the run afresh"
         )
+
+
+def _of(names: list[str], prefix: str) -> list[str]:
+    return [n for n in names if n.startswith(prefix) and n[len(prefix) :].isdigit()]
+
+
+def _index(name: str) -> int:
+    return int(name.rsplit("_", 1)[1])

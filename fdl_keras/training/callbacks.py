@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras
 
-from fdl_keras.training.backup import EpochBackup
+from fdl_keras.training.backup import EpochBackup, seed_states
 
 EXPLOSION_FACTOR = 1e3  # a loss this many times its first value has diverged
 
@@ -38,8 +38,16 @@ class NaNGuard(keras.callbacks.TerminateOnNaN):
 
     def set_reference(self, model: keras.Model, batches) -> None:
         """Takes ``model``'s losses on ``batches`` (a dataset of one or a few batches, before
-        any update) as the first values the growth is measured against."""
+        any update) as the first values the growth is measured against.
+
+        The model's random generators are left as they were: a VAE's evaluation draws
+        posterior noise, and a resumed run, which takes its reference again after the restore,
+        would otherwise train on other draws than the uninterrupted run."""
+        states = seed_states(model)
+        before = [v.numpy() for v in states]
         logs = model.evaluate(batches, verbose=0, return_dict=True)
+        for variable, value in zip(states, before):
+            variable.assign(value)
         self.first.update(
             {k: float(v) for k, v in logs.items() if k.endswith("loss") and math.isfinite(v)}
         )
@@ -70,15 +78,20 @@ def run_callbacks(
     order=None,
     tensorboard: bool = False,
     explosion_factor: float | None = EXPLOSION_FACTOR,
+    stateful: list | None = None,
 ) -> list:
-    """History log, epoch backup and divergence guard (plus TensorBoard) for ``run_dir``.
+    """History log, epoch backup and divergence guard (plus TensorBoard) for ``run_dir``;
+    ``stateful`` callbacks (see :class:`EpochBackup`) go before the backup, which holds their
+    state.
 
     The CSV row of an epoch is written before its backup, so a kill between the two leaves a
     row that the resumed run drops (:func:`fdl_keras.runs.trim_history`), never a gap.
     """
+    stateful = list(stateful or [])
     callbacks = [
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        EpochBackup(run_dir / "backup", order),
+        *stateful,
+        EpochBackup(run_dir / "backup", order, stateful),
         NaNGuard(explosion_factor),
     ]
     if tensorboard:

@@ -217,15 +217,23 @@ def _fit(
     import tensorflow as tf
 
     run_dir = plan.run_dir
+    extra = list(options.get("callbacks") or [])
+    # Callbacks that keep training state (the sentiment task's best epoch) are backed up too.
+    stateful = [cb for cb in extra if callable(getattr(cb, "backup_state", None))]
     callbacks = run_callbacks(
         run_dir,
         order=data.order,
         tensorboard=options["tensorboard"],
         explosion_factor=spec.fit.explosion_factor,
+        stateful=stateful,
     )
     backup = next(cb for cb in callbacks if isinstance(cb, EpochBackup))
     # Every worker of a multi-worker run resumes from the chief's backup (same weights on all).
-    source = backup if plan.chief_dir is None else EpochBackup(plan.chief_dir / "backup")
+    source = (
+        backup
+        if plan.chief_dir is None
+        else EpochBackup(plan.chief_dir / "backup", stateful=stateful)
+    )
     with distribution.scope() if distribution is not None else contextlib.nullcontext():
         initial_epoch = source.restore(model)  # builds the optimizer: under the strategy
     trim_history(run_dir / HISTORY_FILE, initial_epoch)
@@ -236,7 +244,7 @@ def _fit(
         validation_data=validation_split,
         epochs=plan.epochs,
         initial_epoch=initial_epoch,
-        callbacks=callbacks + list(options.get("callbacks") or []),
+        callbacks=callbacks + [cb for cb in extra if cb not in stateful],
         verbose=options["verbose"],
     )
     # Keras' fit cannot run multi-worker (keras-team/keras#20585), and on a pipeline of unknown
