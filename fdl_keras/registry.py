@@ -170,6 +170,26 @@ class ModelSpec:
 
         return builder_accepts(self.builder, self.task.builder_args(self, info))
 
+    def model_args(self, info: Any, overrides: Mapping[str, Any] | None = None) -> dict:
+        """The builder arguments of a run: those the data sets (:meth:`builder_args`) with
+        ``overrides`` on top.
+
+        Raises:
+            InvalidInputError: an override gives an argument the data sets another value (an
+                embedding with fewer rows than the vocabulary, or another input shape, would
+                fail inside TensorFlow mid-run).
+        """
+        derived = self.builder_args(info)
+        overrides = dict(overrides or {})
+        for key, value in overrides.items():
+            if key in derived and _plain(value) != _plain(derived[key]):
+                source = getattr(info, "name", None) or "the"
+                raise InvalidInputError(
+                    f"{self.name}: {key}={value!r} does not fit the {source} data, which sets "
+                    f"{key}={derived[key]!r}; leave {key} out (the data decides it)"
+                )
+        return {**derived, **overrides}
+
     def train(self, **options: Any) -> Any:
         """Trains the system with its family's trainer (see :func:`fdl_keras.train`)."""
         from fdl_keras.tasks import check_options
@@ -302,3 +322,10 @@ def spec_for_model(model) -> ModelSpec | None:
         return spec  # a builder function's models can only be told by name
     same_class = [s for s in _REGISTRY.values() if s.builder is type(model)]
     return same_class[0] if len(same_class) == 1 else None
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with lists as tuples, for comparing a builder argument however it was given."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return value

@@ -179,6 +179,22 @@ def test_bad_values_are_refused_never_replaced(option, value, message, tmp_path)
     assert not (tmp_path / "model.keras").exists()
 
 
+def test_an_override_the_data_contradicts_is_one_line_before_training(tmp_path):
+    """A builder argument the data sets (the input shape, a vocabulary's size) given another
+    value failed inside TensorFlow mid-run (word2vec: GatherV2 out of range); the same value
+    is accepted."""
+    with pytest.raises(InvalidInputError, match=r"image_shape=\(10,\) does not fit the") as err:
+        fdl_keras.train("mnist_mlp", run_dir=tmp_path, image_shape=(10,), **SETTINGS)
+    assert "leave image_shape out" in str(err.value) and "\n" not in str(err.value)
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(InvalidInputError, match="vocab_size=64 does not fit the brown data"):
+        fdl_keras.train("word2vec_brown", run_dir=tmp_path, vocab_size=64, epochs=1, limit=2000)
+    result = fdl_keras.train(
+        "mnist_mlp", run_dir=tmp_path, num_classes=10, **{**SETTINGS, "epochs": 1}
+    )
+    assert result.test_metrics["accuracy"] > 0.2
+
+
 def test_a_finite_explosion_stops_like_nan(tmp_path):
     with pytest.raises(TrainingDivergedError, match="its first value") as err:
         fdl_keras.train("mnist_mlp", run_dir=tmp_path, **{**SETTINGS, "learning_rate": 1e6})

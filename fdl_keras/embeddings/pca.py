@@ -87,7 +87,7 @@ class PCATask(AutoencoderTask):
             seed=seed,
             limit=options.get("limit"),
         )
-        model_args = {**spec.builder_args(data.info), **options.get("overrides", {})}
+        model_args = spec.model_args(data.info, options.get("overrides"))
         run_dir = Path(options.get("run_dir") or Path("runs") / spec.name)
         settings = {
             "name": spec.name,

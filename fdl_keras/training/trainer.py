@@ -183,7 +183,7 @@ def fit_system(spec: ModelSpec, options: dict[str, Any]) -> TrainResult:
         )
     keras.utils.set_random_seed(plan.seed)
     data = _load_data(spec, plan, options.get("dataset"))
-    model_args = {**spec.builder_args(data.info), **options.get("overrides", {})}
+    model_args = spec.model_args(data.info, options.get("overrides"))
     settings = _settings(spec, plan, data, model_args)
     steps_per_epoch = max(1, -(-data.info.num_train // plan.batch_size))
 
