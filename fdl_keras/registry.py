@@ -9,10 +9,15 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import numbers
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+import numpy as np
 
 from fdl_keras.errors import InvalidInputError, UnknownArgumentError, UnknownModelError
 from fdl_keras.tasks import Classification, FitTask, Task
@@ -130,18 +135,44 @@ class ModelSpec:
     def build(self, **overrides: Any) -> Any:
         """Builds the model from the spec's defaults updated with ``overrides``; the model is
         named after the system unless ``name=`` is given, so export can find its spec again."""
-        params = [
-            name
-            for name, p in inspect.signature(self.builder).parameters.items()
+        signature = inspect.signature(self.builder)
+        params = {
+            name: p
+            for name, p in signature.parameters.items()
             if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        ]
+        }
         unknown = [k for k in overrides if k not in params and k not in MODEL_KWARGS]
         if unknown:
             choices = ", ".join(params)
             raise UnknownArgumentError(
                 f"{self.name} has no argument {unknown[0]!r}; it takes: {choices}"
             )
+        overrides = {k: _python(v) for k, v in overrides.items()}
+        self.check_types({k: v for k, v in overrides.items() if k in params})
         return self.builder(**{"name": self.name, **self.defaults, **overrides})
+
+    def check_types(self, arguments: Mapping[str, Any]) -> None:
+        """Checks builder ``arguments`` against the builder's type hints (lists stand for
+        tuples, ints for floats).
+
+        Raises:
+            InvalidInputError: one line naming the argument, its value, the type it needs and
+                the spec's value for it (``hidden_units='256'`` failed deep inside Keras).
+        """
+        try:
+            hints = typing.get_type_hints(
+                self.builder.__init__ if inspect.isclass(self.builder) else self.builder
+            )
+        except Exception:  # noqa: BLE001 - an unresolvable hint is not the user's error
+            return
+        for key, value in arguments.items():
+            hint = hints.get(key)
+            if hint is not None and not _fits(value, hint):
+                example = self.defaults.get(key, _default_of(self.builder, key))
+                raise InvalidInputError(
+                    f"{self.name}: {key}={value!r} is not {_describe(hint)}; give one such as "
+                    f"{key}={example!r}"
+                )
 
     # --- verbs, answered by the task ---------------------------------------------------------
 
@@ -329,3 +360,66 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(_plain(v) for v in value)
     return value
+
+
+def _python(value: Any) -> Any:
+    """``value`` with NumPy scalars and arrays as Python ones (Keras layers refuse ``np.int64``
+    widths)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_python(v) for v in value)
+    return value
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` is of type ``hint`` (the hints builders use: scalars, ``X | None``,
+    ``tuple[int, ...]`` and fixed-length tuples); a hint it does not know accepts anything."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if hint is bool:
+        return isinstance(value, (bool, np.bool_))
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (tuple, list):
+        if not isinstance(value, (tuple, list)):
+            return False
+        if origin is list or (len(args) == 2 and args[1] is Ellipsis):
+            return all(_fits(v, args[0]) for v in value) if args else True
+        return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
+    return True
+
+
+def _describe(hint: Any) -> str:
+    """``hint`` in words: ``a tuple of ints``, ``None or a float`` ..."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is type(None):
+        return "None"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in args)
+    if origin in (tuple, list):
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a tuple of {_plural(args[0])}"
+        return f"a tuple of {len(args)} {_plural(args[0]) if len(set(args)) == 1 else 'values'}"
+    name = getattr(hint, "__name__", str(hint))
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+def _plural(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_plural(arg) for arg in typing.get_args(hint))
+    return "Nones" if hint is type(None) else f"{getattr(hint, '__name__', hint)}s"
+
+
+def _default_of(builder: Callable[..., Any], key: str) -> Any:
+    parameter = inspect.signature(builder).parameters[key]
+    return None if parameter.default is parameter.empty else parameter.default

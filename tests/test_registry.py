@@ -1,6 +1,7 @@
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import fdl_keras
@@ -89,6 +90,33 @@ def test_build_applies_overrides_and_rejects_unknown_arguments():
     assert model.count_params() == 784 * 32 + 32 + 32 * 10 + 10
     with pytest.raises(TypeError, match="has no argument 'hidden'"):
         fdl_keras.build("mnist_mlp", hidden=3)
+
+
+def test_an_argument_of_the_wrong_type_is_one_line_naming_it_and_an_example():
+    """A string or a bare int where the builder takes a tuple of widths failed deep inside
+    Keras ("'<' not supported between instances of 'str' and 'int'")."""
+    from fdl_keras.errors import InvalidInputError
+
+    refused = [
+        ("mnist_mlp", {"hidden_units": "256"}, "hidden_units='256' is not a tuple of ints"),
+        ("mnist_mlp", {"hidden_units": 256}, "give one such as hidden_units=(256, 256)"),
+        ("mnist_mlp", {"dropout": "0.1"}, "dropout='0.1' is not a float"),
+        ("vae", {"latent_dim": 2.5}, "latent_dim=2.5 is not an int"),
+        ("transformer_fr_en", {"num_heads": "4"}, "num_heads='4' is not an int"),
+    ]
+    for name, arguments, message in refused:
+        with pytest.raises(InvalidInputError, match=re.escape(message)) as err:
+            fdl_keras.build(name, **arguments)
+        assert "\n" not in str(err.value)
+    # lists for tuples, ints for floats and NumPy values are what users pass: all accepted
+    model = fdl_keras.build("mnist_mlp", hidden_units=np.array([8, 4]), dropout=0, l2=np.float32(0))
+    assert model.get_config()["hidden_units"] == (8, 4) and model.count_params() == 6366
+
+
+def test_every_spec_default_and_tiny_config_fits_its_builder_types():
+    for spec in fdl_keras.list_models():
+        for config in (spec.defaults, spec.tiny):
+            spec.check_types(config)
 
 
 def test_book_cnn_architecture():
