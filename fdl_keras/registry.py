@@ -10,10 +10,12 @@ import difflib
 import importlib
 import inspect
 import numbers
+import os
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -167,10 +169,10 @@ class ModelSpec:
             return
         for key, value in arguments.items():
             hint = hints.get(key)
-            if hint is not None and not _fits(value, hint):
+            if hint is not None and not fits_type(value, hint):
                 example = self.defaults.get(key, _default_of(self.builder, key))
                 raise InvalidInputError(
-                    f"{self.name}: {key}={value!r} is not {_describe(hint)}; give one such as "
+                    f"{self.name}: {key}={value!r} is not {describe_type(hint)}; give one such as "
                     f"{key}={example!r}"
                 )
 
@@ -372,16 +374,17 @@ def _python(value: Any) -> Any:
     return value
 
 
-def _fits(value: Any, hint: Any) -> bool:
-    """Whether ``value`` is of type ``hint`` (the hints builders use: scalars, ``X | None``,
-    ``tuple[int, ...]`` and fixed-length tuples); a hint it does not know accepts anything."""
+def fits_type(value: Any, hint: Any) -> bool:
+    """Whether ``value`` is of type ``hint`` (the hints of builders and options: scalars,
+    classes, ``X | None``, ``tuple[int, ...]`` and fixed-length tuples, lists standing for
+    tuples and any ``os.PathLike`` for ``Path``); a hint it cannot read accepts anything."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any:
         return True
     if hint is type(None):
         return value is None
     if origin in (typing.Union, types.UnionType):
-        return any(_fits(value, arg) for arg in args)
+        return any(fits_type(value, arg) for arg in args)
     if hint is bool:
         return isinstance(value, (bool, np.bool_))
     if hint is int:
@@ -390,22 +393,26 @@ def _fits(value: Any, hint: Any) -> bool:
         return isinstance(value, numbers.Real) and not isinstance(value, bool)
     if hint is str:
         return isinstance(value, str)
+    if hint in (tuple, list):
+        return isinstance(value, (tuple, list))
     if origin in (tuple, list):
         if not isinstance(value, (tuple, list)):
             return False
         if origin is list or (len(args) == 2 and args[1] is Ellipsis):
-            return all(_fits(v, args[0]) for v in value) if args else True
-        return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
-    return True
+            return all(fits_type(v, args[0]) for v in value) if args else True
+        return len(value) == len(args) and all(fits_type(v, a) for v, a in zip(value, args))
+    if hint is Path:
+        return isinstance(value, os.PathLike)
+    return isinstance(value, hint) if inspect.isclass(hint) else True
 
 
-def _describe(hint: Any) -> str:
+def describe_type(hint: Any) -> str:
     """``hint`` in words: ``a tuple of ints``, ``None or a float`` ..."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is type(None):
         return "None"
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(arg) for arg in args)
+        return " or ".join(describe_type(arg) for arg in args)
     if origin in (tuple, list):
         if len(args) == 2 and args[1] is Ellipsis:
             return f"a tuple of {_plural(args[0])}"

@@ -171,12 +171,27 @@ def test_a_second_process_on_a_run_dir_is_refused_and_a_dead_ones_lock_taken_ove
         ("learning_rate", float("nan"), "learning rate must be a finite number > 0"),
         ("learning_rate", float("inf"), "learning rate must be a finite number > 0"),
         ("learning_rate", -1.0, "learning rate must be a finite number > 0"),
+        # values of the wrong type (these failed deep in the trainer or in Keras before)
+        ("learning_rate", "0.1", "learning_rate must be a float or None, got '0.1'"),
+        ("limit", "100", "limit must be an int or None, got '100'"),
+        ("seed", "1", "seed must be an int, got '1'"),
+        ("dataset", 5, "dataset must be a str or None, got 5"),
+        ("verbose", "yes", "verbose must be 'auto', 0, 1 or 2, got 'yes'"),
+        ("callbacks", [1], "callbacks must be keras.callbacks.Callback instances, got 1"),
     ],
 )
 def test_bad_values_are_refused_never_replaced(option, value, message, tmp_path):
     with pytest.raises(InvalidInputError, match=message):
         fdl_keras.train("mnist_mlp", run_dir=tmp_path, **{**SETTINGS, option: value})
     assert not (tmp_path / "model.keras").exists()
+
+
+def test_numpy_values_are_taken_as_python_ones(tmp_path):
+    """Keras refused a NumPy seed ("Expected `seed` argument to be an integer")."""
+    numpy_values = {"epochs": np.int64(1), "seed": np.int64(1), "learning_rate": np.float32(0.01)}
+    result = fdl_keras.train("mnist_mlp", run_dir=tmp_path, **{**SETTINGS, **numpy_values})
+    assert result.test_metrics["accuracy"] > 0.2
+    assert json.loads((tmp_path / "run.json").read_text())["seed"] == 1
 
 
 def test_an_override_the_data_contradicts_is_one_line_before_training(tmp_path):

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from fdl_keras import config
-from fdl_keras.errors import TrainingDivergedError
-from fdl_keras.registry import ModelSpec, get_spec
+from fdl_keras.errors import InvalidInputError, TrainingDivergedError
+from fdl_keras.registry import ModelSpec, describe_type, fits_type, get_spec
 from fdl_keras.runs import HISTORY_FILE, MODEL_FILE, claim_run, trim_history, write_metrics
 from fdl_keras.tasks import FIT_OPTIONS, check_count, check_learning_rate
 from fdl_keras.training.backup import EpochBackup
@@ -76,7 +76,7 @@ def train(
     tensorboard: bool = False,
     verbose: int | str = "auto",
     callbacks: list | None = None,
-    style_image: str | None = None,
+    style_image: str | Path | None = None,
     vgg_weights: str | None = None,
     overwrite: bool = False,
     **overrides: Any,
@@ -134,7 +134,39 @@ def train(
     options.update(
         seed=seed, run_dir=run_dir, verbose=verbose, tensorboard=tensorboard, overwrite=overwrite
     )
-    return get_spec(name).train(**options, overrides=overrides)
+    spec = get_spec(name)
+    return spec.train(**_checked_options(options), overrides=overrides)
+
+
+#: Options checked as counts (``check_count``: "epochs must be an integer >= 1, got '3'").
+COUNTS = ("epochs", "steps", "eval_every", "batch_size")
+
+
+def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` of :func:`train` with NumPy scalars as Python ones (Keras refuses a NumPy
+    seed); refuses, in one line, a value of the wrong type (``learning_rate="0.1"`` compared a
+    string with 0 deep in the trainer)."""
+    import typing
+
+    import keras
+    import numpy as np
+
+    options = {k: v.item() if isinstance(v, np.generic) else v for k, v in options.items()}
+
+    hints = typing.get_type_hints(train)
+    for option, value in options.items():
+        if option not in COUNTS and not fits_type(value, hints[option]):
+            raise InvalidInputError(
+                f"{option} must be {describe_type(hints[option])}, got {value!r}"
+            )
+    if options["verbose"] not in ("auto", 0, 1, 2):
+        raise InvalidInputError(f"verbose must be 'auto', 0, 1 or 2, got {options['verbose']!r}")
+    for callback in options.get("callbacks", ()):
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise InvalidInputError(
+                f"callbacks must be keras.callbacks.Callback instances, got {callback!r}"
+            )
+    return options
 
 
 def compile_model(model, spec: ModelSpec, **kwargs: Any) -> None:
