@@ -9,18 +9,13 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-import numbers
-import os
-import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-
+from fdl_keras.checks import checked_arguments, describe_type, fits_type, python_value
 from fdl_keras.errors import InvalidInputError, UnknownArgumentError, UnknownModelError
 from fdl_keras.tasks import Classification, FitTask, Task
 
@@ -149,7 +144,7 @@ class ModelSpec:
             raise UnknownArgumentError(
                 f"{self.name} has no argument {unknown[0]!r}; it takes: {choices}"
             )
-        overrides = {k: _python(v) for k, v in overrides.items()}
+        overrides = {k: python_value(v) for k, v in overrides.items()}
         self.check_types({k: v for k, v in overrides.items() if k in params})
         return self.builder(**{"name": self.name, **self.defaults, **overrides})
 
@@ -324,6 +319,7 @@ def list_models(chapter: int | None = None) -> list[ModelSpec]:
     return [s for s in specs if chapter is None or s.chapter == chapter]
 
 
+@checked_arguments
 def get_spec(name: str) -> ModelSpec:
     """The spec registered as ``name``; an unknown name lists the closest ones."""
     load_systems()
@@ -341,6 +337,7 @@ def unknown_model(name: str, names: list[str]) -> UnknownModelError:
     )
 
 
+@checked_arguments
 def build(name: str, **overrides: Any) -> Any:
     """Builds the registered model ``name`` (``fdl_keras.build("mnist_cnn", dropout=0.3)``)."""
     return get_spec(name).build(**overrides)
@@ -362,69 +359,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(_plain(v) for v in value)
     return value
-
-
-def _python(value: Any) -> Any:
-    """``value`` with NumPy scalars and arrays as Python ones (Keras layers refuse ``np.int64``
-    widths)."""
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    if isinstance(value, (tuple, list)):
-        return type(value)(_python(v) for v in value)
-    return value
-
-
-def fits_type(value: Any, hint: Any) -> bool:
-    """Whether ``value`` is of type ``hint`` (the hints of builders and options: scalars,
-    classes, ``X | None``, ``tuple[int, ...]`` and fixed-length tuples, lists standing for
-    tuples and any ``os.PathLike`` for ``Path``); a hint it cannot read accepts anything."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is Any:
-        return True
-    if hint is type(None):
-        return value is None
-    if origin in (typing.Union, types.UnionType):
-        return any(fits_type(value, arg) for arg in args)
-    if hint is bool:
-        return isinstance(value, (bool, np.bool_))
-    if hint is int:
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    if hint in (tuple, list):
-        return isinstance(value, (tuple, list))
-    if origin in (tuple, list):
-        if not isinstance(value, (tuple, list)):
-            return False
-        if origin is list or (len(args) == 2 and args[1] is Ellipsis):
-            return all(fits_type(v, args[0]) for v in value) if args else True
-        return len(value) == len(args) and all(fits_type(v, a) for v, a in zip(value, args))
-    if hint is Path:
-        return isinstance(value, os.PathLike)
-    return isinstance(value, hint) if inspect.isclass(hint) else True
-
-
-def describe_type(hint: Any) -> str:
-    """``hint`` in words: ``a tuple of ints``, ``None or a float`` ..."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is type(None):
-        return "None"
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(describe_type(arg) for arg in args)
-    if origin in (tuple, list):
-        if len(args) == 2 and args[1] is Ellipsis:
-            return f"a tuple of {_plural(args[0])}"
-        return f"a tuple of {len(args)} {_plural(args[0]) if len(set(args)) == 1 else 'values'}"
-    name = getattr(hint, "__name__", str(hint))
-    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
-
-
-def _plural(hint: Any) -> str:
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return " or ".join(_plural(arg) for arg in typing.get_args(hint))
-    return "Nones" if hint is type(None) else f"{getattr(hint, '__name__', hint)}s"
 
 
 def _default_of(builder: Callable[..., Any], key: str) -> Any:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fdl_keras.checks import checked_arguments
 from fdl_keras.errors import InvalidInputError
 
 RUN_FILE = "run.json"
@@ -254,6 +255,7 @@ class Run:
         return self._model
 
 
+@checked_arguments
 def load_run(directory: str | Path) -> Run:
     """Reads the run in ``directory`` (see the module docstring).
 

@@ -113,6 +113,31 @@ def test_an_argument_of_the_wrong_type_is_one_line_naming_it_and_an_example():
     assert model.get_config()["hidden_units"] == (8, 4) and model.count_params() == 6366
 
 
+def test_the_public_verbs_refuse_a_wrong_type_in_one_line(tmp_path):
+    """``build(5)``, ``load_run(5)``, ``export(m, 5)`` and ``export("name", dir)`` raised
+    TypeErrors or AttributeErrors from inside the package."""
+    from fdl_keras.checks import describe_type, fits_type
+    from fdl_keras.errors import InvalidInputError
+
+    model = fdl_keras.build("mnist_mlp", hidden_units=(8,))
+    calls = [
+        (lambda: fdl_keras.build(5), "build: name must be a str, got 5"),
+        (lambda: fdl_keras.get_spec(["mnist_mlp"]), "get_spec: name must be a str, got ['mnist"),
+        (lambda: fdl_keras.load_run(5), "load_run: directory must be a str or a Path, got 5"),
+        (lambda: fdl_keras.export(model, 5), "export: directory must be a str or a Path, got 5"),
+        (lambda: fdl_keras.export(model, tmp_path, atol="x"), "atol must be a float or None"),
+        (lambda: fdl_keras.export("mnist_mlp", tmp_path), "export needs a keras.Model"),
+    ]
+    for call, message in calls:
+        with pytest.raises(InvalidInputError, match=re.escape(message)) as err:
+            call()
+        assert "\n" not in str(err.value)
+    assert not list(tmp_path.iterdir())
+    assert fits_type([1, None], tuple[int | None, ...]) and not fits_type((1.5,), tuple[int, ...])
+    assert fits_type(tmp_path, str | Path) and not fits_type(True, int)
+    assert describe_type(tuple[int, int] | None) == "a tuple of 2 ints or None"
+
+
 def test_every_spec_default_and_tiny_config_fits_its_builder_types():
     for spec in fdl_keras.list_models():
         for config in (spec.defaults, spec.tiny):

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from fdl_keras.checks import checked_arguments
 from fdl_keras.errors import ExportVerificationError, InvalidInputError
 from fdl_keras.export.onnx import DEFAULT_OPSET, export_onnx, onnx_runner
 from fdl_keras.export.saved_model import export_saved_model, saved_model_runner
@@ -42,6 +43,7 @@ def check_atol(atol: float) -> None:
         )
 
 
+@checked_arguments
 def export(
     model,
     directory: str | Path,
@@ -87,10 +89,18 @@ def export(
             after 3 untimed ones, or of those done in ``LATENCY_BUDGET_S`` (1 s; at least 5).
 
     Raises:
-        InvalidInputError: ``sample`` does not fit the model's inputs, ``atol`` is negative or
-            not finite, or ``directory`` is a file or cannot be created.
+        InvalidInputError: ``model`` is not a Keras model, an argument is of the wrong type,
+            ``sample`` does not fit the model's inputs, ``atol`` is negative or not finite, or
+            ``directory`` is a file or cannot be created.
         ExportVerificationError: a runtime does not reproduce Keras within ``atol``.
     """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise InvalidInputError(
+            f"export needs a keras.Model (fdl_keras.build(NAME), or a run's model: "
+            f"fdl_keras.load_run(DIR).model), got {model!r:.80}"
+        )
     if atol is None:
         declared = getattr(model, "export_atol", None)
         atol = ATOL if declared is None else declared

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from fdl_keras import config
+from fdl_keras.checks import describe_type, fits_type
 from fdl_keras.errors import InvalidInputError, TrainingDivergedError
-from fdl_keras.registry import ModelSpec, describe_type, fits_type, get_spec
+from fdl_keras.registry import ModelSpec, get_spec
 from fdl_keras.runs import HISTORY_FILE, MODEL_FILE, claim_run, trim_history, write_metrics
 from fdl_keras.tasks import FIT_OPTIONS, check_count, check_learning_rate
 from fdl_keras.training.backup import EpochBackup
