@@ -114,8 +114,8 @@ def test_an_argument_of_the_wrong_type_is_one_line_naming_it_and_an_example():
 
 
 def test_the_public_verbs_refuse_a_wrong_type_in_one_line(tmp_path):
-    """``build(5)``, ``load_run(5)``, ``export(m, 5)`` and ``export("name", dir)`` raised
-    TypeErrors or AttributeErrors from inside the package."""
+    """``build(5)``, ``load_run(5)``, ``export(m, 5)``, ``export("name", dir)`` and
+    ``load_dataset(5)`` raised TypeErrors or AttributeErrors from inside the package."""
     from fdl_keras.checks import describe_type, fits_type
     from fdl_keras.errors import InvalidInputError
 
@@ -127,6 +127,11 @@ def test_the_public_verbs_refuse_a_wrong_type_in_one_line(tmp_path):
         (lambda: fdl_keras.export(model, 5), "export: directory must be a str or a Path, got 5"),
         (lambda: fdl_keras.export(model, tmp_path, atol="x"), "atol must be a float or None"),
         (lambda: fdl_keras.export("mnist_mlp", tmp_path), "export needs a keras.Model"),
+        (lambda: fdl_keras.load_dataset(5), "load_dataset: name must be a str or a Path, got 5"),
+        (
+            lambda: fdl_keras.load_dataset("digits", batch_size="32"),
+            "load_dataset: batch_size must be an int, got '32'",
+        ),
     ]
     for call, message in calls:
         with pytest.raises(InvalidInputError, match=re.escape(message)) as err:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from fdl_keras import config
+from fdl_keras.checks import checked_arguments
 from fdl_keras.errors import DatasetNotFoundError, InvalidInputError, UnknownDatasetError
 
 FAST_LIMIT = 1024  # training examples kept in FDL_FAST mode
@@ -153,8 +154,9 @@ def check_limit(limit: int | None) -> None:
         raise InvalidInputError(f"limit must be >= 1 training examples, got {limit}")
 
 
+@checked_arguments
 def load_dataset(
-    name: str,
+    name: str | Path,
     *,
     batch_size: int = 128,
     validation_fraction: float = 0.1,
@@ -165,7 +167,8 @@ def load_dataset(
     """Loads the registered dataset ``name`` as batched ``tf.data`` pipelines.
 
     Args:
-        name: a registered dataset (``fdl_keras.data.list_datasets()``).
+        name: a registered dataset (``fdl_keras.data.list_datasets()``; a text file or folder
+            once :func:`fdl_keras.data.brown.register_text_corpus` has named it).
         batch_size: examples per batch.
         validation_fraction: share of the training split held out (seeded) for validation.
         seed: shuffle, split and augmentation seed.
@@ -177,8 +180,10 @@ def load_dataset(
         UnknownDatasetError: no provider has that name.
         DatasetNotFoundError: the files are not in ``FDL_DATA_DIR`` nor the cache, and cannot
             be downloaded.
-        InvalidInputError: ``batch_size`` < 1, ``limit`` < 1 or a fraction outside [0, 1).
+        InvalidInputError: an argument of the wrong type, ``batch_size`` < 1, ``limit`` < 1 or
+            a fraction outside [0, 1).
     """
+    name = str(name)  # a registered text file may come as a Path
     if name.startswith("tfrecord:"):  # shards written by `fdl data to-tfrecord`
         from fdl_keras.data.tfrecord import load_tfrecords
 
