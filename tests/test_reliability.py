@@ -178,6 +178,7 @@ def test_a_second_process_on_a_run_dir_is_refused_and_a_dead_ones_lock_taken_ove
         ("dataset", 5, "dataset must be a str or None, got 5"),
         ("verbose", "yes", "verbose must be 'auto', 0, 1 or 2, got 'yes'"),
         ("callbacks", [1], "callbacks must be keras.callbacks.Callback instances, got 1"),
+        ("augment", "no", "unknown augmentation 'no'; choose one of cifar, shift, or augment=Fa"),
     ],
 )
 def test_bad_values_are_refused_never_replaced(option, value, message, tmp_path):

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from fdl_keras.errors import InvalidInputError
+
 
 def shift(images: tf.Tensor, key: tf.Tensor, pad: int | None = None) -> tf.Tensor:
     """Random translation of each image by up to ``pad`` pixels: zero-pad, then crop back
@@ -89,7 +91,10 @@ def augment_fn(policy: str, seed: int):
     """Returns ``fn(key, images, labels) -> (images, labels)`` applying ``policy`` to a batch
     with ``seed``; ``key`` is the stream position of the batch's first example."""
     if policy not in POLICIES:
-        raise ValueError(f"unknown augmentation {policy!r}; choose one of {sorted(POLICIES)}")
+        raise InvalidInputError(
+            f"unknown augmentation {policy!r}; choose one of {', '.join(sorted(POLICIES))}, "
+            f"or augment=False (--no-augment) for none"
+        )
     ops = POLICIES[policy]
 
     def fn(key: tf.Tensor, images: tf.Tensor, labels: tf.Tensor):
