@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fdl_keras import config
-from fdl_keras.checks import checked_arguments
+from fdl_keras.checks import describe_type, fits_type
 from fdl_keras.errors import InvalidInputError, TrainingDivergedError
 from fdl_keras.registry import ModelSpec, get_spec
 from fdl_keras.runs import HISTORY_FILE, MODEL_FILE, claim_run, trim_history, write_metrics
@@ -58,7 +58,6 @@ class TrainResult:
     resumed_at: str = ""  # "epoch 3", "step 20,480": where a resumed run started, else ""
 
 
-@checked_arguments
 def train(
     name: str,
     *,
@@ -140,11 +139,27 @@ def train(
     return spec.train(**_checked_options(options), overrides=overrides)
 
 
-def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Refuses, in one line, what :func:`train`'s type hints (checked by its decorator) cannot
-    say: a ``verbose`` Keras does not know, or a callback that is not a Keras callback."""
-    import keras
+#: Options checked as counts (``check_count``: "epochs must be an integer >= 1, got '3'").
+COUNTS = ("epochs", "steps", "eval_every", "batch_size")
 
+
+def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` of :func:`train` with NumPy scalars as Python ones (Keras refuses a NumPy
+    seed); refuses, in one line, a value of the wrong type (``learning_rate="0.1"`` compared a
+    string with 0 deep in the trainer)."""
+    import typing
+
+    import keras
+    import numpy as np
+
+    options = {k: v.item() if isinstance(v, np.generic) else v for k, v in options.items()}
+
+    hints = typing.get_type_hints(train)
+    for option, value in options.items():
+        if option not in COUNTS and not fits_type(value, hints[option]):
+            raise InvalidInputError(
+                f"{option} must be {describe_type(hints[option])}, got {value!r}"
+            )
     if options["verbose"] not in ("auto", 0, 1, 2):
         raise InvalidInputError(f"verbose must be 'auto', 0, 1 or 2, got {options['verbose']!r}")
     for callback in options.get("callbacks", ()):
